@@ -1,0 +1,268 @@
+"""`singan`: train, sample, run the paper's tasks and manage models from the command line.
+
+Each command builds a request (the protocol's msg_type, body and images) and executes it
+in this process, or through a running backend with --connect. Bad input ends in a
+one-line message and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from . import dispatch
+from .engine.config import PRESETS
+from .errors import BadOption, Cancelled, SinGANError
+from .images import load_image, save_image
+from .store import ModelStore
+
+
+class ProgressBar:
+    """One line on stderr: scale i/N, a bar, iteration, elapsed and ETA."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last_line = 0.0
+        self.shown = False
+
+    def __call__(self, p) -> None:
+        now = time.monotonic()
+        final = p.iteration >= p.total and p.scale >= p.num_scales - 1
+        if not self.tty and now - self.last_line < 5 and not final:
+            return  # a log file gets a line every few seconds, not a flood
+        self.last_line = now
+        done = int(p.fraction * 30)
+        eta = "?" if p.eta_s is None else _duration(p.eta_s)
+        line = (f"{p.task} {p.stage} [{'#' * done}{'.' * (30 - done)}] "
+                f"{p.iteration}/{p.total}  {_duration(p.elapsed_s)} elapsed, ETA {eta}")
+        self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}h{s // 60 % 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def execute(args, msg_type: str, body: dict, images=()) -> tuple[dict, list]:
+    """Run one request here, or on the backend named by --connect."""
+    bar = ProgressBar()
+    try:
+        if args.connect is not None:
+            from .remote import execute_remote
+            return execute_remote(args.connect, msg_type, body, list(images), on_progress=bar)
+        return dispatch.run(ModelStore(args.models_dir), msg_type, body, list(images),
+                            device=getattr(args, "device", None), on_progress=bar)
+    finally:
+        bar.close()
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {value}")
+    return value
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_train(args) -> int:
+    body = {"name": args.name, "preset": args.preset, "max_size": args.max_size,
+            "min_size": args.min_size, "scale_factor": args.scale_factor, "iters": args.iters,
+            "seed": args.seed, "for_animation": args.for_animation, "resume": args.resume}
+    images = []
+    if not args.resume:
+        if not args.image:
+            raise BadOption("give an IMAGE to train on, or --resume MODEL to finish a model")
+        images = [load_image(args.image)]
+        body["name"] = args.name or Path(args.image).stem
+        body["source_name"] = Path(args.image).name
+    reply, _ = execute(args, "train", body, images)
+    seconds = reply.get("train_seconds", [])
+    print(f"trained {reply['model']['num_scales']} scales in {sum(seconds):.1f} s "
+          f"({', '.join(f'{s:.1f}' for s in seconds)})", file=sys.stderr)
+    print(reply["model_id"])
+    return 0
+
+
+def write_images(out: Path, images, prefix: str = "") -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, image in enumerate(images):
+        path = out / f"{prefix}{i:03d}.png"
+        save_image(path, image)
+        paths.append(path)
+    return paths
+
+
+def cmd_sample(args) -> int:
+    body = {"model_id": args.model, "n": args.n, "width": args.width, "height": args.height,
+            "scale_h": args.scale_h, "scale_v": args.scale_v, "start_scale": args.start_scale,
+            "seed": args.seed}
+    _, images = execute(args, "generate", body)
+    for path in write_images(Path(args.out), images):
+        print(path)
+    return 0
+
+
+def cmd_models(args) -> int:
+    reply, _ = execute(args, "list_models", {})
+    models = reply["models"]
+    if args.json:
+        import json
+        print(json.dumps(models, indent=1))
+        return 0
+    if not models:
+        print("no models yet: `singan train IMAGE` or `singan demo` makes one")
+    for m in models:
+        state = "" if m["complete"] else f"  (unfinished: {m['trained_scales']}/{m['num_scales']})"
+        print(f"{m['id']:28} {m['width']}x{m['height']:<5} {m['num_scales']:>2} scales  "
+              f"{m['preset']:8} {m['created']}{state}")
+    return 0
+
+
+def cmd_delete(args) -> int:
+    reply, _ = execute(args, "delete_model", {"model_id": args.model})
+    print(f"deleted {reply['model_id']}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import contact_sheet, demo_image
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    source = demo_image()
+    save_image(out / "source.png", source)
+    print(f"training the quick preset on a generated {source.shape[1]} x {source.shape[0]} "
+          f"picture ({out / 'source.png'})", file=sys.stderr)
+    reply, _ = execute(args, "train", {"name": "demo", "preset": "quick", "seed": args.seed,
+                                       "iters": args.iters, "source_name": "demo (generated)"},
+                       [source])
+    model_id = reply["model_id"]
+    h, w = reply["model"]["finest_height"], reply["model"]["finest_width"]
+    rows = [("source", [source])]
+    for label, width, height in (("training size", w, h), ("twice as wide", 2 * w, h),
+                                 ("1.5x larger", round(1.5 * w), round(1.5 * h))):
+        _, images = execute(args, "generate", {"model_id": model_id, "n": 3, "width": width,
+                                               "height": height, "seed": args.seed})
+        write_images(out, images, prefix=f"{width}x{height}_")
+        rows.append((f"{label}: {width} x {height}", images))
+    sheet = out / "contact_sheet.png"
+    contact_sheet(rows).save(sheet)
+    print(f"samples and {sheet} written to {out}", file=sys.stderr)
+    print(model_id)
+    return 0
+
+
+def cmd_install_krita(args) -> int:
+    from singan_installer import main as installer_main
+    return installer_main(args.installer_args)
+
+
+# -- parser --------------------------------------------------------------------------------
+def common_options(connect: bool = True) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--models-dir", default=argparse.SUPPRESS,
+                        help="where models live (default: $SINGAN_HOME/models or the user data "
+                             "folder)")
+    if connect:
+        common.add_argument("--connect", nargs="?", const="", default=argparse.SUPPRESS,
+                            metavar="CONNECTION_FILE",
+                            help="run through a running backend (default connection file if "
+                                 "no path is given)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = argparse.ArgumentParser(prog="singan", parents=[common], description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn, help: str, device: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help, description=help)
+        if device:
+            p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best present)")
+        p.set_defaults(fn=fn)
+        return p
+
+    p = add("train", cmd_train, "train a model on one image; prints its id last")
+    p.add_argument("image", nargs="?", help="the training image (PNG, JPEG, ...)")
+    p.add_argument("--name", help="model name (default: the file name)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="default")
+    p.add_argument("--max-size", type=positive_int, help="longest side of the finest scale, px")
+    p.add_argument("--min-size", type=positive_int, help="shortest side of the coarsest scale, px")
+    p.add_argument("--scale-factor", type=float, help="nominal ratio between scales (0.75)")
+    p.add_argument("--iters", type=positive_int, help="iterations per scale")
+    p.add_argument("--seed", type=int, help="seed of the whole run (default 0)")
+    p.add_argument("--for-animation", action="store_true",
+                   help="train with noise padding and min size 20, for `singan animate`")
+    p.add_argument("--resume", metavar="MODEL", help="finish an interrupted training run")
+
+    p = add("sample", cmd_sample, "random samples of any size from a model")
+    p.add_argument("model", help="model id or name")
+    p.add_argument("--out", required=True, help="folder for 000.png, 001.png, ...")
+    p.add_argument("--n", type=positive_int, default=1, help="how many samples")
+    p.add_argument("--width", type=positive_int, help="sample width in px")
+    p.add_argument("--height", type=positive_int, help="sample height in px")
+    p.add_argument("--scale-h", type=float, help="width as a multiple of the training width")
+    p.add_argument("--scale-v", type=float, help="height as a multiple of the training height")
+    p.add_argument("--start-scale", type=int, default=0,
+                   help="keep the layout of the scales below this one (0 = all random)")
+    p.add_argument("--seed", type=int, help="sample i uses seed + i (default: random)")
+
+    p = add("models", cmd_models, "list the trained models", device=False)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = add("delete", cmd_delete, "delete a model", device=False)
+    p.add_argument("model", help="model id or name")
+
+    p = add("demo", cmd_demo, "train the quick preset on a generated picture and write samples")
+    p.add_argument("--out", default="singan-demo", help="output folder (default singan-demo)")
+    p.add_argument("--iters", type=positive_int, help="iterations per scale (quick preset: 250)")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("install-krita", help="install the Krita plugin (see --help)",
+                       add_help=False)
+    p.add_argument("installer_args", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=cmd_install_krita)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.models_dir = getattr(args, "models_dir", None)
+    args.connect = getattr(args, "connect", None)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.fn(args)
+    except Cancelled as e:
+        print(f"singan: {e.message}", file=sys.stderr)
+        return 130
+    except SinGANError as e:
+        print(f"singan: error: {e.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nsingan: interrupted; an interrupted training keeps its finished scales: "
+              "`singan models` shows it, `singan train --resume MODEL` finishes it",
+              file=sys.stderr)
+        return 130
+    except OSError as e:
+        print(f"singan: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Training options (one frozen dataclass) and the three presets: paper, default, quick."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+from ..errors import BadOption
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    preset: str = "paper"  # name of the preset these options started from
+    # pyramid
+    max_size: int = 250  # px, longest side of the finest scale
+    min_size: int = 25  # px, shortest side of the coarsest scale
+    scale_factor: float = 0.75  # nominal ratio between scales, adjusted to land on min_size
+    # networks
+    nfc: int = 32  # conv width at scales 0..3; doubles every 4 scales
+    max_nfc: int = 128  # cap on the width
+    num_layers: int = 5  # convs per net: head + 3 body + tail (receptive field 11 px)
+    # optimisation (per scale)
+    iters: int = 2000  # iterations per scale
+    lr: float = 5e-4  # Adam learning rate for G and D
+    beta1: float = 0.5  # Adam beta1 (beta2 = 0.999)
+    lr_drop: float = 0.8  # lr x 0.1 after this fraction of iters (1600 of 2000)
+    d_steps: int = 3  # discriminator steps per iteration
+    g_steps: int = 3  # generator steps per iteration
+    gp_weight: float = 0.1  # WGAN-GP lambda
+    alpha: float = 10.0  # reconstruction loss weight
+    noise_amp_weight: float = 0.1  # noise_amp_n = this x RMSE(real_n, up(rec_{n-1}))
+    prev_per_d_step: bool = True  # redraw the coarser random chain for every D step (authors)
+    # variants
+    noise_padding: bool = False  # animation: noise fills the 5 px border instead of zeros
+    seed: int | None = 0  # seeds every random draw of training; None draws a fresh seed
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def validate(self) -> TrainConfig:
+        def need(ok: bool, what: str) -> None:
+            if not ok:
+                raise BadOption(what)
+
+        need(self.min_size >= 11, f"min_size must be at least 11 px (got {self.min_size})")
+        need(self.max_size >= self.min_size,
+             f"max_size ({self.max_size}) must be at least min_size ({self.min_size})")
+        need(self.max_size <= 4096, f"max_size must be at most 4096 px (got {self.max_size})")
+        need(0.3 <= self.scale_factor < 1.0,
+             f"scale_factor must be in [0.3, 1) (got {self.scale_factor})")
+        need(1 <= self.iters <= 100_000, f"iters must be in 1..100000 (got {self.iters})")
+        need(self.d_steps >= 1 and self.g_steps >= 1, "d_steps and g_steps must be at least 1")
+        need(0 < self.lr <= 0.1, f"lr must be in (0, 0.1] (got {self.lr})")
+        need(0 < self.lr_drop <= 1, f"lr_drop must be in (0, 1] (got {self.lr_drop})")
+        need(self.alpha >= 0, f"alpha must be >= 0 (got {self.alpha})")
+        return self
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # Exactly the paper's settings (Shaham et al. 2019, and the authors' code).
+    "paper": TrainConfig(preset="paper"),
+    # Best quality for the time: the paper's networks with a shorter schedule, the lr drop
+    # kept at 80% of it, and one draw of the coarser random chain per iteration instead of
+    # per D step (chosen by benchmarks/quality.py, see README).
+    "default": TrainConfig(preset="default", iters=500, prev_per_d_step=False),
+    # A usable model on a laptop CPU in a few minutes.
+    "quick": TrainConfig(preset="quick", max_size=96, iters=250, d_steps=2, g_steps=2,
+                         prev_per_d_step=False),
+}
+
+
+def preset(name: str = "default", **overrides) -> TrainConfig:
+    """The named preset with any option replaced; None values keep the preset's."""
+    if name not in PRESETS:
+        raise BadOption(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise BadOption(f"unknown training option(s): {', '.join(sorted(unknown))}")
+    changes = {k: v for k, v in overrides.items() if v is not None or k == "seed"}
+    if "seed" in overrides and overrides["seed"] is None:
+        changes.pop("seed")
+    return replace(PRESETS[name], **changes).validate()

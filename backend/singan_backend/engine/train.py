@@ -1,0 +1,154 @@
+"""Training, coarse to fine: each scale's G and D learn while the coarser scales stay frozen."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .config import TrainConfig
+from .models import Discriminator, Generator, init_weights, width_at
+from .progress import Tracker
+from .pyramid import build_reals, plan_pyramid, resize
+from .singan import SinGAN, random_noise, reconstruction_noise, run_chain
+
+ScaleDoneFn = Callable[[SinGAN], None]
+
+
+def new_model(image: torch.Tensor, config: TrainConfig, device: torch.device) -> SinGAN:
+    """An untrained model: the pyramid of `image` (1, 3, H, W) in [-1, 1] and its z_opt."""
+    pyramid = plan_pyramid(image.shape[-2], image.shape[-1], config.max_size, config.min_size,
+                           config.scale_factor)
+    reals = [r.to(device) for r in build_reals(image.float(), pyramid)]
+    h0, w0 = pyramid.sizes[0]
+    p = config.num_layers
+    gen = torch.Generator().manual_seed(_seed(config, -1))
+    if config.noise_padding:
+        z_rec = torch.randn((1, 1, h0 + 2 * p, w0 + 2 * p), generator=gen)
+    else:
+        z_rec = F.pad(torch.randn((1, 1, h0, w0), generator=gen), [p] * 4)
+    return SinGAN(config, pyramid, reals, z_rec.to(device))
+
+
+def train(model: SinGAN, tracker: Tracker | None = None,
+          on_scale_done: ScaleDoneFn | None = None) -> SinGAN:
+    """Train every scale the model lacks (all, or the rest of an interrupted run)."""
+    tracker = tracker or Tracker("train")
+    sizes = model.pyramid.sizes
+    cost = [h * w * width_at(n, model.config.nfc, model.config.max_nfc) ** 2
+            for n, (h, w) in enumerate(sizes)]  # relative work per iteration, for the ETA
+    work_total = sum(cost[model.num_scales:]) * model.config.iters
+    work_done = 0.0
+    for n in range(model.num_scales, len(sizes)):
+        start = time.perf_counter()
+
+        def report(it: int, n=n, done_before=work_done) -> None:
+            tracker.step(n, len(sizes), it, model.config.iters,
+                         done_before + cost[n] * it, work_total, force=it == model.config.iters)
+
+        generator, discriminator, noise_amp = train_scale(model, n, report)
+        model.generators.append(generator)
+        model.discriminators.append(discriminator)
+        model.noise_amps.append(noise_amp)
+        model.train_seconds.append(time.perf_counter() - start)
+        work_done += cost[n] * model.config.iters
+        if on_scale_done is not None:
+            on_scale_done(model)
+    return model
+
+
+def _seed(config: TrainConfig, scale: int) -> int:
+    return (config.seed or 0) * 1000 + scale + 1
+
+
+def _nets_for_scale(model: SinGAN, n: int) -> tuple[Generator, Discriminator]:
+    cfg = model.config
+    torch.manual_seed(_seed(cfg, n))  # weight init
+    width = width_at(n, cfg.nfc, cfg.max_nfc)
+    generator = Generator(width, cfg.num_layers)
+    discriminator = Discriminator(width, cfg.num_layers)
+    init_weights(generator)
+    init_weights(discriminator)
+    # Warm start: a scale of the same width starts from the trained coarser scale.
+    if n > 0 and width == width_at(n - 1, cfg.nfc, cfg.max_nfc):
+        generator.load_state_dict(model.generators[n - 1].state_dict())
+        discriminator.load_state_dict(model.discriminators[n - 1].state_dict())
+    return generator.to(model.device).train(), discriminator.to(model.device).train()
+
+
+def gradient_penalty(discriminator: Discriminator, real: torch.Tensor, fake: torch.Tensor,
+                     gen: torch.Generator) -> torch.Tensor:
+    """WGAN-GP on one random interpolate; the norm is over channels, per pixel."""
+    a = torch.rand((), generator=gen, device=gen.device).to(real.device)
+    mix = (a * real + (1 - a) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(mix).sum(), mix, create_graph=True)
+    return ((grad.norm(2, dim=1) - 1) ** 2).mean()
+
+
+def train_scale(model: SinGAN, n: int, report: Callable[[int], None]
+                ) -> tuple[Generator, Discriminator, float]:
+    cfg, real = model.config, model.reals[n]
+    size = tuple(real.shape[-2:])
+    generator, discriminator = _nets_for_scale(model, n)
+    gen = torch.Generator(model.device).manual_seed(_seed(cfg, n))
+    sizes = model.pyramid.sizes
+
+    def random_prev() -> torch.Tensor:  # the frozen coarser scales run with fresh noise
+        if n == 0:
+            return torch.zeros_like(real)
+        with torch.no_grad():
+            out = run_chain(model, sizes, lambda k, s: random_noise(model, k, s, gen), last=n - 1)
+            return resize(out, size)
+
+    # The reconstruction input is fixed for the whole scale: z_opt through the frozen scales.
+    with torch.no_grad():
+        if n == 0:
+            rec_prev, noise_amp = torch.zeros_like(real), 1.0
+        else:
+            rec = run_chain(model, sizes, lambda k, s: reconstruction_noise(model, k, s),
+                            last=n - 1)
+            rec_prev = resize(rec, size)
+            noise_amp = cfg.noise_amp_weight * math.sqrt(F.mse_loss(rec_prev, real).item())
+        rec_in = noise_amp * reconstruction_noise(model, n, size)
+
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+    drop_at = int(cfg.lr_drop * cfg.iters)
+
+    for it in range(cfg.iters):
+        if it == drop_at:  # MultiStepLR(milestones=[1600], gamma=0.1) in the authors' code
+            for opt in (opt_d, opt_g):
+                for group in opt.param_groups:
+                    group["lr"] = cfg.lr * 0.1
+        z_in = noise_amp * random_noise(model, n, size, gen)
+
+        # (1) D: maximise D(real) - D(fake), with the gradient penalty.
+        discriminator.requires_grad_(True)
+        for j in range(cfg.d_steps):
+            if j == 0 or cfg.prev_per_d_step:
+                prev = random_prev()
+            with torch.no_grad():  # D's step needs no graph through G
+                fake = generator(z_in, prev)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d = (discriminator(fake).mean() - discriminator(real).mean()
+                      + cfg.gp_weight * gradient_penalty(discriminator, real, fake, gen))
+            loss_d.backward()
+            opt_d.step()
+
+        # (2) G: fool D, and reconstruct the real image from z_opt (alpha x MSE).
+        discriminator.requires_grad_(False)  # no weight gradients for D in G's step
+        for _ in range(cfg.g_steps):
+            opt_g.zero_grad(set_to_none=True)
+            loss_g = -discriminator(generator(z_in, prev)).mean()
+            if cfg.alpha > 0:
+                loss_g = loss_g + cfg.alpha * F.mse_loss(generator(rec_in, rec_prev), real)
+            loss_g.backward()
+            opt_g.step()
+        report(it + 1)
+
+    generator.eval().requires_grad_(False)
+    discriminator.eval().requires_grad_(False)
+    return generator, discriminator, noise_amp
