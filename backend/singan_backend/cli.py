@@ -23,9 +23,9 @@ from .store import ModelStore
 class ProgressBar:
     """One line on stderr: scale i/N, a bar, iteration, elapsed and ETA."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.last_line = 0.0
         self.shown = False
 
@@ -170,8 +170,15 @@ def cmd_install_krita(args) -> int:
 
 
 # -- parser --------------------------------------------------------------------------------
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr (exit 2), like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def common_options(connect: bool = True) -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--models-dir", default=argparse.SUPPRESS,
                         help="where models live (default: $SINGAN_HOME/models or the user data "
                              "folder)")
@@ -185,7 +192,7 @@ def common_options(connect: bool = True) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     common = common_options()
-    parser = argparse.ArgumentParser(prog="singan", parents=[common], description=__doc__)
+    parser = Parser(prog="singan", parents=[common], description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -45,7 +45,8 @@ def _to_float(img: Image.Image) -> np.ndarray:
         return np.asarray(img, dtype=np.float32).clip(0, 1)[..., None]
     if img.mode not in ("L", "RGB", "RGBA", "LA"):
         img = img.convert("RGBA" if "transparency" in img.info or img.mode == "PA" else "RGB")
-    return np.asarray(img, dtype=np.float32) / 255.0
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    return arr[..., None] if arr.ndim == 2 else arr
 
 
 def load_image(path: str | Path) -> np.ndarray:

@@ -1,0 +1,233 @@
+"""What each request does: quick ones answered at once, jobs checked, queued and run.
+
+Checks that need no pixels (fields, image descriptors, model ids, output sizes, training
+options) run on the socket thread so a bad request gets its error before `accepted`.
+Everything that touches pixels or torch runs in a worker through `dispatch.run`, the same
+mapping the in-process CLI uses.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import secrets
+import time
+from datetime import datetime
+
+import torch
+
+from singan_protocol import PROTOCOL_VERSION, ImagePayload, Message, ProtocolError
+from singan_protocol.messages import Body
+from singan_protocol.wire import major
+
+from .. import dispatch
+from ..errors import BadOption, Cancelled
+from ..store import ModelStore
+from .config import ServerConfig
+from .jobs import Job, JobManager
+from .journal import Journal
+from .pixels import from_rgb, to_mask, to_rgb
+
+log = logging.getLogger(__name__)
+MASK_INDEX = {"harmonize": 1, "edit": 1}  # which input image is a GRAY mask
+
+
+def backend_version() -> str:
+    try:
+        return importlib.metadata.version("singan-krita")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+class Handlers:
+    def __init__(self, config: ServerConfig, store: ModelStore, device: torch.device,
+                 journal: Journal):
+        self.config, self.store, self.device, self.journal = config, store, device, journal
+        self.jobs: JobManager | None = None  # set by the service once the manager exists
+
+    # -- quick requests (socket thread) ----------------------------------------------------
+    def quick(self, msg: Message, req: Body) -> tuple[str, dict, list]:
+        """Answer a quick request: returns (event type, body, images)."""
+        t = msg.msg_type
+        if t == "hello":
+            if major(req.version) != major(PROTOCOL_VERSION):
+                raise ProtocolError(
+                    f"the client ({req.client}) speaks protocol {req.version} but this backend "
+                    f"speaks {PROTOCOL_VERSION}: update whichever of the two is older",
+                    "version_mismatch")
+            return "reply", {"version": PROTOCOL_VERSION, "device": str(self.device),
+                             "server": f"singan-backend {backend_version()}"}, []
+        if t == "status":
+            return "reply", {"device": str(self.device), "torch": torch.__version__,
+                             "protocol": PROTOCOL_VERSION, "version": backend_version(),
+                             "pid": os.getpid(), "models_dir": str(self.store.root),
+                             "queue": self.jobs.status(), "models": len(self.store.list())}, []
+        if t == "list_models":
+            return "reply", dispatch.run(self.store, "list_models", {})[0], []
+        if t == "delete_model":
+            model_id = self.store.resolve(req.model_id)
+            if self.jobs.uses_model(model_id) or model_id in self.journal.model_ids():
+                raise ProtocolError(f"model {model_id} is in use by a job: cancel it first",
+                                    "model_busy")
+            return "reply", dispatch.run(self.store, "delete_model", {"model_id": model_id})[0], []
+        if t == "cancel":
+            if self.jobs.cancel(req.job_id) is None:
+                raise ProtocolError(f"no job {req.job_id!r}", "job_not_found")
+            return "reply", {}, []
+        if t == "fetch_result":
+            stored = self.jobs.results.get(req.job_id)
+            if stored is not None:
+                return stored
+            job = self.jobs.find(req.job_id)
+            if job is None:
+                raise ProtocolError(f"no job {req.job_id!r} (or its result was forgotten)",
+                                    "job_not_found")
+            return "reply", {"job_id": job.job_id, "state": job.state,
+                             "fraction": round(job.fraction, 4)}, []
+        if t == "heartbeat":
+            return "reply", {"time": time.time()}, []
+        if t == "echo":  # benchmarks: the received frames go straight back, not copied
+            return "reply", {}, list(msg.images)
+        raise AssertionError(f"quick() called for {t}")
+
+    # -- jobs: checks on the socket thread ------------------------------------------------
+    def prepare(self, msg: Message, req: Body, peer: bytes) -> Job:
+        t, images = msg.msg_type, msg.images
+        body = {k: v for k, v in req.to_dict().items() if v is not None}
+        if "sample_type" in body:  # generate, animate: the client chooses the result format
+            output = (body.pop("sample_type"), body.pop("channel_order"))
+        else:  # the rest answer in the format of their first image
+            output = (images[0].sample_type, images[0].channel_order) if images else ("u8", "RGBA")
+        lane = "infer"
+        if t == "train":
+            lane = "train"
+            if req.resume:
+                body["resume"] = self.store.resolve(req.resume)
+            else:
+                dispatch.train_config(body)  # a bad option fails now, not after `accepted`
+        elif t == "upscale" and req.model_id is None:
+            lane = "train"  # it trains an SR model on the image first
+        if "model_id" in body:
+            body["model_id"] = self.store.resolve(body["model_id"])
+        if t != "train" and "seed" not in body:
+            body["seed"] = secrets.randbelow(2**31)  # drawn here so the result can report it
+        self._check_sizes(t, req, body, images)
+        return Job(t, body, lane, list(images), peer, msg.msg_id, output)
+
+    def _check_sizes(self, t: str, req: Body, body: dict, images: list[ImagePayload]) -> None:
+        limit = self.config.max_output_pixels
+        if t in MASK_INDEX:
+            image, mask = images
+            if mask.channel_order != "GRAY":
+                raise ProtocolError(f"{t}: the second image must be a GRAY mask", "bad_image")
+            if (mask.width, mask.height) != (image.width, image.height):
+                raise ProtocolError(f"{t}: the mask is {mask.width}x{mask.height}, the image "
+                                    f"{image.width}x{image.height}", "bad_image")
+        if t == "upscale":
+            out = images[0].pixels * req.factor ** 2
+            if out > self.config.max_pixels:
+                raise ProtocolError(f"x{req.factor:g} of {images[0].width}x{images[0].height} "
+                                    f"is {out:.0f} pixels; the limit is {self.config.max_pixels}",
+                                    "too_large")
+        if t in ("generate", "animate"):
+            fh, fw = self.store.info(body["model_id"]).finest
+            h = req.height if t == "generate" and req.height else fh
+            w = req.width if t == "generate" and req.width else fw
+            if t == "generate" and req.width and not req.height:
+                h = fh * req.width / fw
+            if t == "generate" and req.height and not req.width:
+                w = fw * req.height / fh
+            if t == "generate" and not (req.width or req.height):
+                h, w = fh * (req.scale_v or 1.0), fw * (req.scale_h or 1.0)
+            count = req.n if t == "generate" else req.frames
+            if count * h * w > limit:
+                raise ProtocolError(f"{count} images of {w:.0f}x{h:.0f} exceed the backend's "
+                                    f"limit of {limit} output pixels", "too_large")
+
+    # -- jobs: the work (worker threads) ---------------------------------------------------
+    def run_job(self, job: Job) -> tuple[dict, list]:
+        if job.msg_type == "train":
+            return self._train(job), []
+        arrays = []
+        for i, p in enumerate(job.images):
+            arrays.append(to_mask(p, arrays[0]) if MASK_INDEX.get(job.msg_type) == i
+                          else to_rgb(p))
+        body, outputs = dispatch.run(self.store, job.msg_type, job.body, arrays,
+                                     device=self.device, should_stop=job.should_stop,
+                                     on_progress=lambda p: self.jobs.report(job, p))
+        extra = {k: job.body[k] for k in ("seed", "model_id") if k in job.body}
+        return {**body, **extra}, [from_rgb(a, *job.output) for a in outputs]
+
+    def _train(self, job: Job) -> dict:
+        """Train (or resume); keeps the journal entry only when the backend is stopping."""
+        try:
+            resume = job.body.get("resume")
+            if resume and self.store.exists(resume) and self.store.info(resume).complete:
+                body = {"model_id": resume, "model": self.store.info(resume).to_dict()}
+            else:
+                body = self._train_watching(job)
+        except Cancelled:
+            if not job.for_shutdown:
+                self.journal.remove(job.job_id)
+            raise
+        except BaseException:
+            self.journal.remove(job.job_id)  # a failure would fail again on every restart
+            raise
+        self.journal.remove(job.job_id)
+        return {**body, "name": body.get("model", {}).get("name", job.body.get("name"))}
+
+    def _train_watching(self, job: Job) -> dict:
+        """dispatch.run("train"), noting the new model's id in the journal once it exists."""
+        before = set() if job.body.get("resume") else {i.id for i in self.store.list()}
+        job.model_id = job.body.get("resume")
+
+        def on_progress(p) -> None:
+            if job.model_id is None:  # the store creates the folder before the first report
+                new = [i for i in self.store.unfinished() if i not in before]
+                if new:
+                    job.model_id = new[-1]
+                    self.journal.set_model(job.job_id, job.model_id)
+            self.jobs.report(job, p)
+
+        arrays = [to_rgb(p) for p in job.images]
+        return dispatch.run(self.store, "train", job.body, arrays, device=self.device,
+                            on_progress=on_progress, should_stop=job.should_stop)[0]
+
+    # -- restart ----------------------------------------------------------------------------
+    def resumable_jobs(self) -> list[Job]:
+        """Jobs for every journaled train job, resumed from their last finished scale."""
+        jobs = []
+        for entry in self.journal.pending():
+            body = dict(entry.get("body") or {})
+            model_id = entry.get("model_id") or self._adopt(entry)
+            if model_id and self.store.exists(model_id):
+                body["resume"], images = model_id, []
+            else:
+                body.pop("resume", None)
+                image = self.journal.image(entry)
+                if image is None:
+                    log.error("journal: job %s has neither a model nor an image; dropped",
+                              entry.get("job_id"))
+                    self.journal.remove(entry["job_id"])
+                    continue
+                images = [image]
+            log.info("resuming train job %s (%s)", entry["job_id"],
+                     f"model {model_id}" if images == [] else "from the start")
+            jobs.append(Job("train", body, "train", images, job_id=entry["job_id"], resumed=True))
+        return jobs
+
+    def _adopt(self, entry: dict) -> str | None:
+        """An unfinished model this entry started before the journal could note its id."""
+        name, started = (entry.get("body") or {}).get("name"), float(entry.get("started", 0))
+        taken = self.journal.model_ids()
+        try:
+            candidates = [i for i in self.store.list() if not i.complete and i.name == name
+                          and i.id not in taken
+                          and datetime.fromisoformat(i.created).timestamp() >= started - 2]
+        except (BadOption, ValueError):
+            return None
+        if not candidates:
+            return None
+        self.journal.set_model(entry["job_id"], candidates[-1].id)
+        return candidates[-1].id
