@@ -13,10 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from . import dispatch
 from .engine.config import PRESETS
 from .errors import BadOption, Cancelled, SinGANError
-from .images import load_image, save_image
+from .images import load_image, load_mask, save_image
 from .store import ModelStore
 
 
@@ -164,9 +166,179 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from .server.__main__ import main as server_main
+    return server_main(["serve", *args.server_args])
+
+
 def cmd_install_krita(args) -> int:
     from singan_installer import main as installer_main
     return installer_main(args.installer_args)
+
+
+# -- the paper's tasks ---------------------------------------------------------------------
+def numbered(out: Path, i: int) -> Path:
+    """FILE for the first result, FILE_1, FILE_2, ... for the next ones."""
+    return out if i == 0 else out.with_name(f"{out.stem}_{i}{out.suffix}")
+
+
+def save_results(out: Path, images) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        save_image(numbered(out, i), image)
+        print(numbered(out, i))
+
+
+def injection_body(args, **extra) -> dict:
+    return {"model_id": args.model, "start_scale": args.start_scale, "seed": args.seed,
+            "n": getattr(args, "n", 1), **extra}
+
+
+def cmd_harmonize(args) -> int:
+    if (args.mask is None) == (args.paste is None):
+        raise BadOption("give the pasted region as --mask MASK.png or as --paste LAYER.png "
+                        "(its alpha), one of the two")
+    mask = (load_mask(args.mask) if args.mask is not None
+            else load_mask(args.paste, alpha=True))
+    _, images = execute(args, "harmonize", injection_body(args),
+                        [load_image(args.reference), mask])
+    save_results(Path(args.out), images)
+    return 0
+
+
+def cmd_edit(args) -> int:
+    _, images = execute(args, "edit", injection_body(args),
+                        [load_image(args.reference), load_mask(args.mask)])
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for i in range(len(images) // 2):
+        blended, unmasked = numbered(out, i), numbered(out.with_stem(out.stem + "_unmasked"), i)
+        save_image(blended, images[2 * i])
+        save_image(unmasked, images[2 * i + 1])
+        print(blended)
+        print(unmasked)
+    return 0
+
+
+def cmd_paint(args) -> int:
+    body = injection_body(args, quantize=args.quantize or args.refine, refine=args.refine)
+    _, images = execute(args, "paint", body, [load_image(args.reference)])
+    save_results(Path(args.out), images)
+    return 0
+
+
+def cmd_upscale(args) -> int:
+    body = {"factor": args.factor, "model_id": args.model, "seed": args.seed,
+            "preset": args.preset, "max_size": args.max_size, "min_size": args.min_size,
+            "iters": args.iters, "name": Path(args.image).stem + "-sr",
+            "source_name": Path(args.image).name}
+    reply, images = execute(args, "upscale", body, [load_image(args.image)])
+    if args.model is None:
+        print(f"trained super-resolution model {reply['model_id']}: pass --model "
+              f"{reply['model_id']} to upscale this image again without training",
+              file=sys.stderr)
+    save_results(Path(args.out), images)
+    return 0
+
+
+ANIMATION_FORMATS = (".gif", ".png", ".webp")  # GIF, animated PNG, animated WebP
+
+
+def save_animation(path: Path, frames, fps: float) -> None:
+    """A looping animation; a GIF gets one palette for all frames, so colours never flicker."""
+    from PIL import Image
+
+    tiles = [Image.fromarray((np.clip(f, 0, 1) * 255 + 0.5).astype(np.uint8)) for f in frames]
+    if path.suffix.lower() == ".gif":
+        picks = tiles[:: max(1, len(tiles) // 8)][:8]
+        strip = Image.new("RGB", (picks[0].width, picks[0].height * len(picks)))
+        for i, tile in enumerate(picks):
+            strip.paste(tile, (0, i * tile.height))
+        palette = strip.quantize(256, method=Image.Quantize.MEDIANCUT)
+        tiles = [t.quantize(palette=palette, dither=Image.Dither.NONE) for t in tiles]
+    tiles[0].save(path, save_all=True, append_images=tiles[1:], duration=round(1000 / fps),
+                  loop=0)
+
+
+def cmd_animate(args) -> int:
+    out = Path(args.out)
+    if out.suffix.lower() not in ANIMATION_FORMATS:
+        raise BadOption(f"the animation file must end in {', '.join(ANIMATION_FORMATS)} "
+                        f"(got {out.name})")
+    body = {"model_id": args.model, "frames": args.frames, "fps": args.fps,
+            "start_scale": args.start_scale, "beta": args.beta, "seed": args.seed,
+            "loop": not args.no_loop}
+    reply, frames = execute(args, "animate", body)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_animation(out, frames, reply.get("fps", args.fps))
+    if args.frames_dir:
+        write_images(Path(args.frames_dir), frames, prefix="frame_")
+    print(out)
+    return 0
+
+
+def add_task_commands(add) -> None:
+    def injection(p, start_help: str) -> None:
+        p.add_argument("model", help="model id or name (trained on the background image)")
+        p.add_argument("--start-scale", type=int,
+                       help=f"injection scale, 1 .. scales - 1; lower changes more ({start_help})")
+        p.add_argument("--seed", type=int, help="result i uses seed + i (default: random)")
+        p.add_argument("--out", required=True, help="result file (PNG)")
+
+    p = add("harmonize", cmd_harmonize,
+            "blend a pasted object into the image a model was trained on")
+    injection(p, "default: 3 below the finest")
+    p.add_argument("--reference", required=True, help="the naive composite")
+    p.add_argument("--mask", help="white where the object was pasted")
+    p.add_argument("--paste", help="the pasted layer alone, transparent around the object")
+    p.add_argument("--n", type=positive_int, default=1,
+                   help="how many results (FILE, FILE_1, ...)")
+
+    p = add("edit", cmd_edit, "make a rough edit of the training image seamless; also writes "
+                              "FILE_unmasked.png")
+    injection(p, "default: 3 below the finest")
+    p.add_argument("--reference", required=True, help="the edited image")
+    p.add_argument("--mask", required=True, help="white where the image was edited")
+    p.add_argument("--n", type=positive_int, default=1, help="how many results")
+
+    p = add("paint", cmd_paint, "turn a clip-art painting into an image in the model's style")
+    injection(p, "default: 4 below the finest")
+    p.add_argument("--reference", required=True, help="the painting")
+    p.add_argument("--quantize", action="store_true",
+                   help="snap the painting to the training image's 5 main colours")
+    p.add_argument("--refine", action="store_true",
+                   help="retrain the injection scale on quantised inputs (implies --quantize; "
+                        "slower, cleaner)")
+    p.add_argument("--n", type=positive_int, default=1, help="how many results")
+
+    p = add("upscale", cmd_upscale, "super-resolution: trains on the image itself, then "
+                                    "upscales it by any factor > 1")
+    p.add_argument("image", help="the image to upscale")
+    p.add_argument("--factor", type=float, required=True, help="e.g. 2, 4 or 3.5")
+    p.add_argument("--out", required=True, help="result file (PNG)")
+    p.add_argument("--model", help="a model this command trained before (skips training)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="default")
+    p.add_argument("--max-size", type=positive_int,
+                   help="train on the image shrunk to this longest side, px (the result is "
+                        "still factor x the full image)")
+    p.add_argument("--min-size", type=positive_int, help="coarsest scale's shorter side (18)")
+    p.add_argument("--iters", type=positive_int, help="iterations per scale")
+    p.add_argument("--seed", type=int, help="seed of training and noise (default 0)")
+
+    p = add("animate", cmd_animate, "a looping animation from a model (best one trained with "
+                                    "`singan train --for-animation`)")
+    p.add_argument("model", help="model id or name")
+    p.add_argument("--out", required=True, help="animation file: .gif, .png (APNG) or .webp")
+    p.add_argument("--frames", type=positive_int, default=100, help="number of frames (100)")
+    p.add_argument("--fps", type=float, default=10.0, help="frames per second, 1 .. 50 (10)")
+    p.add_argument("--start-scale", type=int, default=0,
+                   help="scales below it keep the image's layout; the paper uses 0, 1 or 2")
+    p.add_argument("--beta", type=float, default=0.9,
+                   help="momentum of the noise walk; the paper uses 0.8 .. 0.95 (0.9)")
+    p.add_argument("--seed", type=int, help="seed of the walk (default: random)")
+    p.add_argument("--frames-dir", help="also write the frames as frame_000.png, ...")
+    p.add_argument("--no-loop", action="store_true",
+                   help="leave out the cross-fade that closes the loop")
 
 
 # -- parser --------------------------------------------------------------------------------
@@ -237,6 +409,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="singan-demo", help="output folder (default singan-demo)")
     p.add_argument("--iters", type=positive_int, help="iterations per scale (quick preset: 250)")
     p.add_argument("--seed", type=int, default=0)
+
+    add_task_commands(add)
+
+    p = sub.add_parser("serve", help="start the backend (same as `singan-backend serve`)",
+                       add_help=False)
+    p.add_argument("server_args", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=cmd_serve)
 
     p = sub.add_parser("install-krita", help="install the Krita plugin (see --help)",
                        add_help=False)

@@ -104,3 +104,60 @@ def _delete_model(store, body, images, **ctx):
     model_id = store.resolve(field(body, "model_id", str, required=True))
     store.delete(model_id)
     return {"model_id": model_id}, []
+
+
+# -- the paper's tasks ---------------------------------------------------------------------
+def _inject(task: str, store, body, images, what: str, **ctx):
+    images = images_needed(images, 1 if task == "paint" else 2, what)
+    results = actions.inject(
+        store, field(body, "model_id", str, required=True), task, images[0],
+        None if task == "paint" else images[1], n=field(body, "n", int, 1),
+        start_scale=field(body, "start_scale", int), seed=field(body, "seed", int),
+        quantize=field(body, "quantize", bool, False), refine=field(body, "refine", bool, False),
+        **ctx)
+    out = ([im for r in results for im in (r.image, r.unmasked)] if task == "edit"
+           else [r.image for r in results])
+    return {"count": len(results), "start_scale": results[0].start_scale}, out
+
+
+@handles("harmonize")
+def _harmonize(store, body, images, **ctx):
+    return _inject("harmonize", store, body, images, "the composite and its mask", **ctx)
+
+
+@handles("edit")
+def _edit(store, body, images, **ctx):
+    """Images [blended, unmasked] per result."""
+    return _inject("edit", store, body, images, "the edited image and its mask", **ctx)
+
+
+@handles("paint")
+def _paint(store, body, images, **ctx):
+    return _inject("paint", store, body, images, "the painting", **ctx)
+
+
+@handles("upscale")
+def _upscale(store, body, images, **ctx):
+    image = images_needed(images, 1, "the image to upscale")[0]
+    factor = field(body, "factor", float, required=True)
+    model_id = field(body, "model_id", str)
+    if model_id is None:
+        model_id = actions.train_sr(store, image, factor, config=train_config(body),
+                                    name=field(body, "name", str, "upscale"),
+                                    source_name=field(body, "source_name", str), **ctx)
+    out = actions.upscale(store, image, factor, model_id=model_id,
+                          seed=field(body, "seed", int), **ctx)
+    return {"model_id": store.resolve(model_id), "width": out.shape[1],
+            "height": out.shape[0]}, [out]
+
+
+@handles("animate")
+def _animate(store, body, images, **ctx):
+    fps = field(body, "fps", float, 10.0)
+    if not 1 <= fps <= 50:
+        raise BadOption(f"fps must be between 1 and 50 (got {fps:g})")
+    frames = actions.animate(
+        store, field(body, "model_id", str, required=True), frames=field(body, "frames", int, 100),
+        start_scale=field(body, "start_scale", int, 0), beta=field(body, "beta", float, 0.9),
+        seed=field(body, "seed", int), loop=field(body, "loop", bool, True), **ctx)
+    return {"fps": fps, "count": len(frames)}, frames

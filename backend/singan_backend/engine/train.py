@@ -88,8 +88,10 @@ def gradient_penalty(discriminator: Discriminator, real: torch.Tensor, fake: tor
     return ((grad.norm(2, dim=1) - 1) ** 2).mean()
 
 
-def train_scale(model: SinGAN, n: int, report: Callable[[int], None]
+def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
+                prev_transform: Callable[[torch.Tensor], torch.Tensor] | None = None
                 ) -> tuple[Generator, Discriminator, float]:
+    """Train scale n; `prev_transform` maps each random coarser input (paint --refine)."""
     cfg, real = model.config, model.reals[n]
     size = tuple(real.shape[-2:])
     generator, discriminator = _nets_for_scale(model, n)
@@ -101,7 +103,8 @@ def train_scale(model: SinGAN, n: int, report: Callable[[int], None]
             return torch.zeros_like(real)
         with torch.no_grad():
             out = run_chain(model, sizes, lambda k, s: random_noise(model, k, s, gen), last=n - 1)
-            return resize(out, size)
+            out = resize(out, size)
+            return out if prev_transform is None else prev_transform(out)
 
     # The reconstruction input is fixed for the whole scale: z_opt through the frozen scales.
     with torch.no_grad():

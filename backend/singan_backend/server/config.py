@@ -8,8 +8,6 @@ from pathlib import Path
 
 from singan_protocol import DEFAULT_MAX_PIXELS, default_connection_file
 
-from ..store import default_models_dir
-
 
 @dataclass(frozen=True)
 class ServerConfig:
@@ -37,6 +35,8 @@ class ServerConfig:
 
     def resolved(self) -> ServerConfig:
         """Absolute paths with the defaults filled in."""
+        from ..store import default_models_dir  # imports torch: not needed for --help
+
         conn = self.connection_file or default_connection_file()
         models = self.models_dir or str(default_models_dir())
         return ServerConfig(**{**self.__dict__,

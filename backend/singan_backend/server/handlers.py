@@ -30,7 +30,7 @@ from .journal import Journal
 from .pixels import from_rgb, to_mask, to_rgb
 
 log = logging.getLogger(__name__)
-MASK_INDEX = {"harmonize": 1, "edit": 1}  # which input image is a GRAY mask
+MASK_INDEX = {"harmonize": 1, "edit": 1}  # which input image is a mask
 
 
 def backend_version() -> str:
@@ -72,8 +72,11 @@ class Handlers:
                                     "model_busy")
             return "reply", dispatch.run(self.store, "delete_model", {"model_id": model_id})[0], []
         if t == "cancel":
-            if self.jobs.cancel(req.job_id) is None:
+            state = self.jobs.cancel(req.job_id)
+            if state is None:
                 raise ProtocolError(f"no job {req.job_id!r}", "job_not_found")
+            if state == "queued":  # never started, so _train will not clear its entry
+                self.journal.remove(req.job_id)
             return "reply", {}, []
         if t == "fetch_result":
             stored = self.jobs.results.get(req.job_id)
@@ -85,6 +88,8 @@ class Handlers:
                                     "job_not_found")
             return "reply", {"job_id": job.job_id, "state": job.state,
                              "fraction": round(job.fraction, 4)}, []
+        if t == "shutdown":  # the service stops after sending this
+            return "reply", {}, []
         if t == "heartbeat":
             return "reply", {"time": time.time()}, []
         if t == "echo":  # benchmarks: the received frames go straight back, not copied
@@ -108,6 +113,7 @@ class Handlers:
                 dispatch.train_config(body)  # a bad option fails now, not after `accepted`
         elif t == "upscale" and req.model_id is None:
             lane = "train"  # it trains an SR model on the image first
+            dispatch.train_config(body)
         if "model_id" in body:
             body["model_id"] = self.store.resolve(body["model_id"])
         if t != "train" and "seed" not in body:
@@ -117,13 +123,12 @@ class Handlers:
 
     def _check_sizes(self, t: str, req: Body, body: dict, images: list[ImagePayload]) -> None:
         limit = self.config.max_output_pixels
-        if t in MASK_INDEX:
-            image, mask = images
-            if mask.channel_order != "GRAY":
-                raise ProtocolError(f"{t}: the second image must be a GRAY mask", "bad_image")
-            if (mask.width, mask.height) != (image.width, image.height):
-                raise ProtocolError(f"{t}: the mask is {mask.width}x{mask.height}, the image "
-                                    f"{image.width}x{image.height}", "bad_image")
+        if t in ("harmonize", "edit", "paint"):
+            count = req.n * (2 if t == "edit" else 1)
+            if count * images[0].pixels > limit:
+                raise ProtocolError(f"{count} results of {images[0].width}x{images[0].height} "
+                                    f"exceed the backend's limit of {limit} output pixels",
+                                    "too_large")
         if t == "upscale":
             out = images[0].pixels * req.factor ** 2
             if out > self.config.max_pixels:
@@ -131,16 +136,12 @@ class Handlers:
                                     f"is {out:.0f} pixels; the limit is {self.config.max_pixels}",
                                     "too_large")
         if t in ("generate", "animate"):
-            fh, fw = self.store.info(body["model_id"]).finest
-            h = req.height if t == "generate" and req.height else fh
-            w = req.width if t == "generate" and req.width else fw
-            if t == "generate" and req.width and not req.height:
-                h = fh * req.width / fw
-            if t == "generate" and req.height and not req.width:
-                w = fw * req.height / fh
-            if t == "generate" and not (req.width or req.height):
-                h, w = fh * (req.scale_v or 1.0), fw * (req.scale_h or 1.0)
-            count = req.n if t == "generate" else req.frames
+            h, w = self.store.info(body["model_id"]).finest
+            count = req.frames if t == "animate" else req.n
+            if t == "generate" and (req.width or req.height):  # one alone keeps the aspect
+                h, w = req.height or h * req.width / w, req.width or w * req.height / h
+            elif t == "generate":
+                h, w = h * (req.scale_v or 1.0), w * (req.scale_h or 1.0)
             if count * h * w > limit:
                 raise ProtocolError(f"{count} images of {w:.0f}x{h:.0f} exceed the backend's "
                                     f"limit of {limit} output pixels", "too_large")
@@ -151,8 +152,9 @@ class Handlers:
             return self._train(job), []
         arrays = []
         for i, p in enumerate(job.images):
-            arrays.append(to_mask(p, arrays[0]) if MASK_INDEX.get(job.msg_type) == i
-                          else to_rgb(p))
+            # a GRAY mask goes as (H, W); any other is (H, W, 3), which the engine averages
+            is_mask = MASK_INDEX.get(job.msg_type) == i and p.channel_order == "GRAY"
+            arrays.append(to_mask(p) if is_mask else to_rgb(p))
         body, outputs = dispatch.run(self.store, job.msg_type, job.body, arrays,
                                      device=self.device, should_stop=job.should_stop,
                                      on_progress=lambda p: self.jobs.report(job, p))
@@ -219,7 +221,8 @@ class Handlers:
 
     def _adopt(self, entry: dict) -> str | None:
         """An unfinished model this entry started before the journal could note its id."""
-        name, started = (entry.get("body") or {}).get("name"), float(entry.get("started", 0))
+        name = (entry.get("body") or {}).get("name") or "model"  # the engine's default name
+        started = float(entry.get("started", 0))
         taken = self.journal.model_ids()
         try:
             candidates = [i for i in self.store.list() if not i.complete and i.name == name

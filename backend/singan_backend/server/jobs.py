@@ -219,7 +219,8 @@ class JobManager:
                 log.exception("job %s: failure while reporting its end", job.job_id)
             finally:
                 with self._cond:
-                    self.running[lane] = None
+                    if self.running[lane] is job:
+                        self.running[lane] = None
 
     def _run(self, job: Job) -> None:
         log.info("job %s (%s) started", job.job_id, job.msg_type)
@@ -228,8 +229,9 @@ class JobManager:
         except Cancelled:
             if job.for_shutdown:
                 self._finish(job, "error", _shutdown_error(job), [])
-            else:
-                self._finish(job, "cancelled", {"job_id": job.job_id}, [])
+            else:  # a cancelled training keeps its finished scales: say where, to resume
+                extra = {"model_id": job.model_id} if job.model_id else {}
+                self._finish(job, "cancelled", {"job_id": job.job_id, **extra}, [])
         except (SinGANError, ProtocolError) as e:
             self._finish(job, "error", {"code": e.code, "message": e.message,
                                         "job_id": job.job_id}, [])
@@ -246,10 +248,15 @@ class JobManager:
             self._finish(job, "result", {**body, "job_id": job.job_id}, images)
 
     def _finish(self, job: Job, msg_type: str, body: dict, images: list) -> None:
-        job.state = "done"
+        # Store the result and free the lane before the client hears of it, so that a
+        # status or fetch_result sent on receipt already sees the job as done.
         if msg_type == "result":
             job.fraction = 1.0
         self.results.put(job.job_id, msg_type, body, images)
+        with self._cond:
+            job.state = "done"
+            if self.running.get(job.lane) is job:
+                self.running[job.lane] = None
         log.info("job %s (%s) ended: %s %s", job.job_id, job.msg_type, msg_type,
                  body.get("code", ""))
         self.emit(job, msg_type, body, images)

@@ -61,6 +61,7 @@ class Ownership:
 
     def claim(self) -> None:
         f = open(self.lock_path, "a+")  # noqa: SIM115 - held open for the process's life
+        f.seek(0)  # Windows locks bytes from the current position
         if not _try_lock(f):
             f.seek(0)
             other = f.read().strip() or "?"

@@ -41,13 +41,10 @@ def to_rgb(p: ImagePayload) -> np.ndarray:
     return _to_unit(rgb, p.sample_type)
 
 
-def to_mask(p: ImagePayload, like: np.ndarray | None = None) -> np.ndarray:
-    """(H, W) float32 in [0, 1] from a GRAY payload, the size of `like` when given."""
+def to_mask(p: ImagePayload) -> np.ndarray:
+    """(H, W) float32 in [0, 1] from a GRAY payload."""
     if p.channel_order != "GRAY":
         raise BadImage(f"a mask must be a GRAY image (one channel), not {p.channel_order}")
-    if like is not None and like.shape[:2] != (p.height, p.width):
-        raise BadImage(f"the mask is {p.width}x{p.height} but the image is "
-                       f"{like.shape[1]}x{like.shape[0]}: they must be the same size")
     return _to_unit(_view(p)[..., 0], p.sample_type)
 
 

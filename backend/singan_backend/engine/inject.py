@@ -1,0 +1,170 @@
+"""Injection (paper section 4): a reference image enters the chain at scale n, and fresh noise
+carries it to the finest scale. Harmonization, editing and paint-to-image all run through it,
+the first two blended back into the reference through a dilated, blurred mask.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import BadImage
+from .progress import Tracker
+from .pyramid import resize
+from .quantize import quantize
+from .sample import check_start_scale, noise_generator, sample_sizes
+from .singan import SinGAN, random_noise, run_chain
+
+MASK_RADIUS = {"harmonize": 7, "edit": 20}  # px at PAPER_SIZE: disk dilation of the mask
+MASK_SIGMA = 5.0  # px at PAPER_SIZE: Gaussian blur of the dilated mask
+PAPER_SIZE = 250  # px, the longest side the paper's radii were chosen at (its max_size)
+BLUR_TRUNCATE = 3.0  # the blur kernel ends at 3 sigma, so the mask is exactly 0 beyond it
+
+# Default injection scale, counted down from the finest scale N - 1 (so that models with
+# more or fewer scales inject at the same resolution relative to the image). Chosen on the
+# shared examples, see benchmarks/tasks.py and the README: harmonization and editing keep
+# the reference's layout and redo its texture; paint-to-image needs a coarse scale so that
+# flat strokes become the image's texture.
+STEPS_BELOW_FINEST = {"harmonize": 3, "edit": 3, "paint": 4}
+
+
+def default_start_scale(task: str, num_scales: int) -> int:
+    return min(max(num_scales - 1 - STEPS_BELOW_FINEST[task], 1), num_scales - 1)
+
+
+def working_sizes(model: SinGAN, height: int, width: int) -> list[tuple[int, int]]:
+    """Scale sizes for a reference of (height, width): the model's pyramid when the aspects
+    agree within 1 %, else the pyramid stretched to the reference's aspect at the same
+    pixel count, so the model sees its own texture scale."""
+    top_h, top_w = model.pyramid.sizes[model.num_scales - 1]
+    if abs(math.log((height / width) / (top_h / top_w))) < 0.01:
+        return list(model.pyramid.sizes[:model.num_scales])
+    s = math.sqrt(top_h * top_w / (height * width))
+    return sample_sizes(model, height=max(1, round(height * s)), width=max(1, round(width * s)))
+
+
+def injected_input(reference: torch.Tensor, sizes: list[tuple[int, int]], start_scale: int,
+                   centres: torch.Tensor | None = None) -> torch.Tensor:
+    """What G_n receives as `prev`: (1, 3, H_n, W_n) in [-1, 1].
+
+    The paper: the reference at the finest size, down to scale n-1, up to scale n. With
+    colour centres (paint-to-image with quantisation) the reference is resized to scale n
+    and snapped to the centres, the input a refined G_n was trained on.
+    """
+    n = start_scale
+    finest = resize(reference, sizes[-1]).clamp(-1, 1)
+    if centres is not None:
+        return quantize(resize(finest, sizes[n]).clamp(-1, 1), centres)
+    return resize(resize(finest, sizes[n - 1]).clamp(-1, 1), sizes[n]).clamp(-1, 1)
+
+
+@torch.inference_mode()
+def inject(model: SinGAN, prev: torch.Tensor, start_scale: int, sizes: list[tuple[int, int]],
+           n: int = 1, seed: int | None = None, tracker: Tracker | None = None
+           ) -> list[torch.Tensor]:
+    """n results (1, 3, H, W) at sizes[-1]: `prev` fed to G_start_scale, random noise from
+    there up; result i is drawn with seed + i."""
+    check_start_scale(model, start_scale, low=1)
+    out = []
+    for i in range(n):
+        if tracker:
+            tracker.step(0, 1, i, n, i, n, stage=f"result {i + 1}/{n}")
+        gen = noise_generator(model, None if seed is None else seed + i)
+        out.append(run_chain(model, sizes, lambda k, s, gen=gen: random_noise(model, k, s, gen),
+                             first=start_scale, prev=prev).clamp(-1, 1))
+    if tracker:
+        tracker.step(0, 1, n, n, n, n, force=True, stage="done")
+    return out
+
+
+def refine(model: SinGAN, start_scale: int, centres: torch.Tensor,
+           tracker: Tracker | None = None) -> SinGAN:
+    """A copy of `model` whose G_n is retrained on quantised inputs (the authors' train_paint).
+
+    Needs the model's discriminators (the warm start reads D_{n-1}). Costs one scale of
+    training at the model's own iterations; the stored model is not changed.
+    """
+    from .train import train_scale  # training is only needed by this option
+
+    n, iters = start_scale, model.config.iters
+
+    def report(it: int) -> None:
+        if tracker:
+            tracker.step(0, 1, it, iters, it, iters, force=it == iters,
+                         stage=f"refine scale {n}")
+
+    generator, _, _ = train_scale(model, n, report, prev_transform=lambda x: quantize(x, centres))
+    generators = list(model.generators)
+    generators[n] = generator
+    return replace(model, generators=generators)
+
+
+# -- masks ---------------------------------------------------------------------------------
+def mask_params(task: str, work_size: tuple[int, int]) -> tuple[int, float]:
+    """(disk radius, blur sigma) in px at the working size: the paper's values at 250 px,
+    scaled with the model's resolution so a small model feathers the same share of it."""
+    scale = max(work_size) / PAPER_SIZE
+    return max(1, round(MASK_RADIUS[task] * scale)), max(0.5, MASK_SIGMA * scale)
+
+
+def mask_reach(radius: int, sigma: float) -> int:
+    """Distance (px, working size) beyond which the soft mask is exactly 0: the disk, then
+    the blur's square kernel, whose corner lies sqrt(2) times its half-width away."""
+    return radius + math.ceil(math.sqrt(2) * max(1, math.ceil(BLUR_TRUNCATE * sigma)))
+
+
+def disk(radius: int, device: torch.device | None = None) -> torch.Tensor:
+    """A disk structuring element (1, 1, 2r+1, 2r+1) of ones and zeros."""
+    r = torch.arange(-radius, radius + 1, device=device, dtype=torch.float32)
+    return ((r[:, None] ** 2 + r[None, :] ** 2) <= radius**2).float()[None, None]
+
+
+def dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """Binary dilation of (1, 1, H, W) {0, 1} by a disk; sums of ones are exact in float."""
+    if radius <= 0:
+        return mask
+    return (F.conv2d(mask, disk(radius, mask.device), padding=radius) > 0.5).float()
+
+
+def gaussian_blur(mask: torch.Tensor, sigma: float, truncate: float = BLUR_TRUNCATE
+                  ) -> torch.Tensor:
+    """Separable Gaussian blur of (1, 1, H, W), edges replicated (skimage's 'nearest')."""
+    radius = max(1, math.ceil(truncate * sigma))
+    x = torch.arange(-radius, radius + 1, device=mask.device, dtype=torch.float32)
+    kernel = torch.exp(-(x**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    out = F.conv2d(F.pad(mask, [radius, radius, 0, 0], mode="replicate"), kernel.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(out, [0, 0, radius, radius], mode="replicate"), kernel.view(1, 1, -1, 1))
+
+
+def soft_mask(mask: torch.Tensor, work_size: tuple[int, int], radius: int,
+              sigma: float) -> torch.Tensor:
+    """The paper's blending mask (1, 1, h, w) in [0, 1] for a mask (1, 1, h, w) in [0, 1].
+
+    Pixels above 0.5 are the region; it is dilated by a disk of `radius` and blurred with
+    `sigma`, both in pixels at the model's resolution `work_size`, normalised to [0, 1], and
+    brought back to (h, w). It is exactly 0 beyond mask_reach(radius, sigma) of the region.
+    """
+    h, w = mask.shape[-2:]
+    binary = (mask > 0.5).float()
+    if not binary.any():
+        raise BadImage("the mask is empty: white (above 50 % grey) must mark the region to "
+                       "change")
+    work = binary
+    if (h, w) != tuple(work_size):  # any coverage counts, so thin strokes survive
+        work = (F.interpolate(binary, size=work_size, mode="bilinear", antialias=True,
+                              align_corners=False) > 0.01).float()
+    m = gaussian_blur(dilate(work, radius), sigma)
+    lo, hi = m.min(), m.max()
+    m = (m - lo) / (hi - lo) if hi > lo else torch.ones_like(m)
+    if (h, w) != tuple(work_size):  # linear weights are >= 0: zeros stay exactly zero
+        m = F.interpolate(m, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
+    return m.clamp(0, 1)
+
+
+def blend(base: torch.Tensor, generated: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """(1 - m) * base + m * generated, and `base` bit for bit wherever m == 0."""
+    return torch.where(m > 0, base + m * (generated - base), base)

@@ -1,0 +1,71 @@
+"""Super-resolution (paper section 4): a model trained on the low-resolution image itself, with
+a pyramid step of r ** (1/k); its finest generator is applied k times, once after each
+upsampling by that step, and the result lands exactly on round(r * H) x round(r * W).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import torch
+
+from .config import PRESETS, TrainConfig
+from .progress import Tracker
+from .pyramid import resize
+from .sample import noise_generator
+from .singan import SinGAN, apply_generator, random_noise
+
+SR_MIN_SIZE = 18  # px, shortest side of the coarsest scale (the authors' SR setting)
+SR_ALPHA = 100.0  # reconstruction weight: SR must stay faithful to the input
+# Factors just above 1 give a step near 1 and would plan a hundred scales; the training
+# pyramid never steps by less than 1 / 0.85 = 1.18 (the inference steps are unaffected).
+MAX_SCALE_FACTOR = 0.85
+
+
+def sr_steps(factor: float) -> tuple[int, float]:
+    """(k, step): k = round(log(1/r) / log(2 ** (-1/3))), at least 1, and step = r ** (1/k)."""
+    k = max(1, round(math.log(1 / factor) / math.log(2 ** (-1 / 3))))
+    return k, factor ** (1 / k)
+
+
+def sr_config(config: TrainConfig, factor: float) -> TrainConfig:
+    """Training options for SR at `factor`: the pyramid's factor 1 / step, and min_size 18
+    and alpha 100 where the options still hold their preset's values."""
+    _, step = sr_steps(factor)
+    base = PRESETS.get(config.preset)
+    changes: dict = {"scale_factor": min(1 / step, MAX_SCALE_FACTOR)}
+    if base is None or config.min_size == base.min_size:
+        changes["min_size"] = SR_MIN_SIZE
+    if base is None or config.alpha == base.alpha:
+        changes["alpha"] = SR_ALPHA
+    return replace(config, **changes).validate()
+
+
+def output_size(height: int, width: int, factor: float) -> tuple[int, int]:
+    return round(factor * height), round(factor * width)
+
+
+@torch.inference_mode()
+def upscale(model: SinGAN, image: torch.Tensor, factor: float, seed: int | None = None,
+            tracker: Tracker | None = None) -> torch.Tensor:
+    """(1, 3, H, W) in [-1, 1] -> (1, 3, round(r H), round(r W)).
+
+    Each step upsamples (antialiased bicubic) and adds the finest generator's detail with
+    its noise amplitude; large images go through the generator in tiles.
+    """
+    k, _ = sr_steps(factor)
+    h, w = image.shape[-2:]
+    last = model.num_scales - 1
+    generator, amp = model.generators[last], model.noise_amps[last]
+    gen = noise_generator(model, seed)
+    x = image.to(model.device)
+    for j in range(1, k + 1):
+        if tracker:
+            tracker.step(j - 1, k, 0, 1, j - 1, k, stage=f"step {j}/{k}")
+        size = output_size(h, w, factor ** (j / k))
+        x = resize(x, size)
+        x = apply_generator(generator, amp * random_noise(model, last, size, gen), x)
+    if tracker:
+        tracker.step(k - 1, k, 1, 1, k, k, force=True, stage=f"step {k}/{k}")
+    return x.clamp(-1, 1)

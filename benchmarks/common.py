@@ -1,0 +1,59 @@
+"""Helpers shared by the benchmark scripts: the example images and the quality measure."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+OUT = ROOT / "benchmarks" / "out"
+
+
+def shared_image(name: str) -> Path:
+    path = SHARED / "images" / name
+    if not path.exists():
+        sys.exit(f"{path} is missing: the benchmarks read the examples from ../shared/images")
+    return path
+
+
+def quality(real: Path, samples: list[Path]) -> dict:
+    """../shared/tools/quality.py: patch SWD (x100), diversity, copy fraction."""
+    tool = SHARED / "tools" / "quality.py"
+    spec = importlib.util.spec_from_file_location("quality", tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.measure(str(real), [str(s) for s in samples])
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        name = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        cpu = next((ln.split(":", 1)[1].strip() for ln in name.splitlines()
+                    if ln.startswith("Model name")), cpu)
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+    return f"{cpu}, {torch.get_num_threads()} threads, {gpu}, torch {torch.__version__}"
+
+
+def table(rows: list[dict], columns: list[str]) -> str:
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    lines = [" | ".join(c.ljust(widths[c]) for c in columns),
+             "-|-".join("-" * widths[c] for c in columns)]
+    lines += [" | ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(f"| {line} |" for line in lines)
+
+
+def save_json(name: str, data) -> Path:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / name
+    path.write_text(json.dumps(data, indent=1))
+    return path
