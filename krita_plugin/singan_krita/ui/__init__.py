@@ -1,0 +1,1 @@
+"""The docker and the Qt glue that drives the controller (timer + socket notifier)."""

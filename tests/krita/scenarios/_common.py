@@ -1,0 +1,69 @@
+"""Helpers shared by the scenarios (loaded by path, so imported with a path insert)."""
+
+import struct
+
+
+def setup_window(t):
+    """A large main window with the SinGAN docker given room (no window manager here)."""
+    from PyQt5.QtCore import Qt
+
+    main = t.window().qwindow()
+    main.setGeometry(0, 0, 1500, 950)
+    layers = None
+    for dock in t.krita.dockers():
+        if dock.windowTitle() in ("Brush Presets", "Advanced Color Selector", "Tool Options"):
+            dock.hide()
+        if dock.windowTitle() == "Layers":
+            layers = dock
+    singan = t.show_docker()
+    main.resizeDocks([singan], [430], Qt.Horizontal)
+    if layers is not None:
+        main.resizeDocks([layers, singan], [250, 670], Qt.Vertical)
+    return singan
+
+
+def start_backend(t, timeout=120):
+    t.click("singan_start")
+    yield from t.wait("the backend to connect",
+                      lambda: (t.widget_text("singan_status") or "").startswith("Connected"), timeout)
+
+
+def set_training(t, max_size, iters):
+    presets = t.widget("singan_preset")
+    presets.setCurrentIndex(presets.findData("quick"))
+    t.widget("singan_max_size").setValue(max_size)
+    t.widget("singan_iters").setValue(iters)
+
+
+def run_job(t, button, what, timeout, watch=None):
+    """Click a button, wait until its job is done; `watch(t)` is polled while it runs and
+    its first truthy answer is recorded (e.g. a progress bar seen moving)."""
+    t.click(button)  # the request is sent (or refused with a message) before click() returns
+    t.require(f"{what} started", t.controller().jobs, t.controller().message)
+    t.gui_gap_ms(reset=True)
+    seen = []
+
+    def done():
+        if watch is not None and not seen and watch(t):
+            seen.append(True)
+        return not t.controller().jobs
+
+    yield from t.wait(f"{what} to finish", done, timeout)
+    t.require(f"{what} succeeded", t.controller().level == "info", t.controller().message)
+    gap = t.gui_gap_ms()
+    # a blocking socket call would stall for the whole job (seconds to hours); 2 s leaves
+    # room for a loaded machine's hiccups
+    t.check(f"Krita stayed responsive while {what} ({gap:.0f} ms longest stall)", gap < 2000, gap)
+    return bool(seen)
+
+
+def pixels_vary(data, pixel_bytes):
+    """Not blank: some pixel differs from the first one."""
+    first = data[:pixel_bytes]
+    return any(data[i:i + pixel_bytes] != first for i in range(0, len(data), pixel_bytes * 7))
+
+
+def opaque_u16(data):
+    """Every alpha sample of BGRA U16 data is 65535."""
+    alphas = struct.unpack(f"<{len(data) // 2}H", data)[3::4]
+    return all(a == 65535 for a in alphas)

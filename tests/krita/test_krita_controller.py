@@ -1,0 +1,257 @@
+"""The plugin's controller with a scripted backend and a fake document adapter: what each
+action sends, what each answer does to the documents and the docker."""
+
+import pytest
+from krita_fakes import SETTINGS, Backend, Clock, FakeAdapter, image
+
+from singan_krita.backend_process import BackendProcess
+from singan_krita.connection import Connection, State
+from singan_krita.controller import Controller
+from singan_krita.errors import UserFacingError
+
+MODEL = {"id": "m-1", "name": "sunset", "width": 64, "height": 48, "num_scales": 5,
+         "created": "2026-01-01T10:00:00+00:00", "preset": "quick"}
+
+
+@pytest.fixture
+def world(tmp_path):
+    backend, clock, adapter = Backend(), Clock(), FakeAdapter()
+    conn = Connection(SETTINGS, "conn.json", backend.factory, clock=clock, alive=backend.alive,
+                      read_info=backend.read)
+    process = BackendProcess(SETTINGS.backend_command, {}, "conn.json", tmp_path / "backend.log")
+    ctl = Controller(SETTINGS, adapter, conn, process, clock=clock)
+    return ctl, backend, adapter, clock
+
+
+def connect(ctl, backend, models=()):
+    backend.start()
+    ctl.tick()
+    client = backend.client
+    client.push("reply", client.last("hello")[0], {"version": "1.0", "server": "singan-backend 0.1.0",
+                                                   "device": "cpu"})
+    ctl.connection.on_readable()
+    assert ctl.connection.state is State.CONNECTED
+    client.push("reply", client.last("list_models")[0], {"models": list(models)})
+    ctl.connection.on_readable()
+    return client
+
+
+def answer(ctl, client, msg_type, parent, body=None, images=()):
+    client.push(msg_type, parent, body, images)
+    ctl.connection.on_readable()
+
+
+def test_not_running_view_offers_start_and_disables_actions(world):
+    ctl, backend, adapter, clock = world
+    ctl.tick()
+    view = ctl.view()
+    assert view.state is State.NOT_RUNNING and view.can_start
+    assert all(reason and "Start the backend" in reason for reason in view.reasons.values())
+
+
+def test_action_without_backend_says_so_in_the_docker(world):
+    ctl, *_ = world
+    ctl.train()
+    assert ctl.level == "error" and "not running" in ctl.message
+    assert not ctl.jobs
+
+
+def test_train_sends_the_layer_and_selects_the_new_model(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend)
+    ctl.train_options = ctl.train_options.__class__(preset="quick", max_size=40, iters=10)
+    ctl.train()
+    rid, msg_type, body, images = client.last("train")
+    assert body == {"name": "sunset", "preset": "quick", "max_size": 40, "iters": 10}
+    assert images[0].channel_order == "BGRA" and len(ctl.jobs) == 1
+    answer(ctl, client, "accepted", rid, {"job_id": "j1", "position": 0, "lane": "train"})
+    answer(ctl, client, "progress", rid, {"job_id": "j1", "task": "train", "stage": "scale 2/5",
+                                          "scale": 1, "num_scales": 5, "iteration": 3, "total": 10,
+                                          "fraction": 0.26, "eta_s": 75.0, "elapsed_s": 20.0})
+    job = ctl.view().jobs[0]
+    assert job.fraction == pytest.approx(0.26)
+    assert job.detail == "scale 2/5 · iteration 3/10 · 1 min 15 s left"
+    answer(ctl, client, "result", rid, {"job_id": "j1", "model_id": "m-1", "name": "sunset"})
+    assert not ctl.jobs and ctl.selected == "m-1"
+    assert "is ready" in ctl.message and ctl.level == "info"
+    answer(ctl, client, "reply", client.last("list_models")[0], {"models": [MODEL]})
+    assert ctl.selected_model() == MODEL
+
+
+def test_generate_adds_a_group_named_after_model_and_seed(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend, [MODEL])
+    ctl.variation_options = ctl.variation_options.__class__(count=2, width=128, seed=7)
+    ctl.generate()
+    rid, _, body, images = client.last("generate")
+    assert body == {"model_id": "m-1", "n": 2, "width": 128, "height": 48, "start_scale": 0,
+                    "sample_type": "u8", "channel_order": "BGRA", "seed": 7}
+    assert images == []
+    answer(ctl, client, "accepted", rid, {"job_id": "j2", "position": 0, "lane": "infer"})
+    answer(ctl, client, "result", rid, {"job_id": "j2", "model_id": "m-1", "seed": 7},
+           [image(128, 48), image(128, 48)])
+    place, names, group, hidden, results = adapter.added[0]
+    assert group == "sunset · seed 7" and names == ["variation 1", "variation 2"]
+    assert (place.x, place.y) == (0, 0) and len(results) == 2
+    assert ctl.level == "info" and "2 variations" in ctl.message
+
+
+def test_harmonize_without_a_model_trains_on_the_background_first(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend)
+    ctl.harmonize()
+    rid, _, body, images = client.last("train")
+    assert body["name"] == "sunset - background" and images[0].data[:1] == b"\x02"
+    assert "training one on the background first" in ctl.message
+    answer(ctl, client, "result", rid, {"job_id": "j1", "model_id": "bg", "name": body["name"]})
+    hid, _, hbody, himages = client.last("harmonize")
+    assert hbody == {"model_id": "bg"} and [i.channel_order for i in himages] == ["BGRA", "GRAY"]
+    answer(ctl, client, "result", hid, {"job_id": "j2", "model_id": "bg", "seed": 1}, [image()])
+    assert adapter.added[0][1] == ["paste harmonized"] and adapter.added[0][2] is None
+
+
+def test_harmonize_reuses_the_documents_model(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend, [dict(MODEL, id="bg", name="sunset - background")])
+    ctl.harmonize()
+    assert client.last("harmonize")[2]["model_id"] == "bg"
+    assert not [s for s in client.sent if s[1] == "train"]
+
+
+def test_edit_sends_layer_and_selection_mask_and_hides_the_unmasked_result(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend, [MODEL])
+    ctl.edit()
+    rid, _, body, images = client.last("edit")
+    assert [i.channel_order for i in images] == ["BGRA", "GRAY"]
+    answer(ctl, client, "result", rid, {"job_id": "j", "model_id": "m-1", "seed": 3}, [image(), image()])
+    place, names, group, hidden, _ = adapter.added[0]
+    assert names == ["Background edited", "Background edited (unmasked)"] and hidden == (1,)
+    assert (place.x, place.y) == (2, 3)
+
+
+def test_upscale_opens_a_new_document(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend)
+    ctl.upscale()
+    rid, _, body, _ = client.last("upscale")
+    assert body == {"factor": 2.0, "preset": "default"}
+    answer(ctl, client, "result", rid, {"job_id": "j", "seed": 1}, [image(8, 6)])
+    name, result, fmt = adapter.documents[0]
+    assert name == "sunset x2" and (result.width, result.height) == (8, 6)
+
+
+def test_animate_asks_for_u8_bgra_frames(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend, [MODEL])
+    ctl.animate_options = ctl.animate_options.__class__(frames=3, as_layers=True)
+    ctl.animate()
+    rid, _, body, _ = client.last("animate")
+    assert (body["frames"], body["sample_type"], body["channel_order"]) == (3, "u8", "BGRA")
+    answer(ctl, client, "result", rid, {"job_id": "j", "model_id": "m-1", "fps": 10.0, "seed": 1},
+           [image()] * 3)
+    assert adapter.animations == [("sunset animation", 3, 10.0, True)]
+
+
+def test_backend_errors_become_docker_messages(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend, [MODEL])
+    ctl.generate()
+    rid = client.last("generate")[0]
+    answer(ctl, client, "error", rid, {"code": "too_large", "message": "Make the picture smaller.",
+                                       "job_id": None})
+    assert not ctl.jobs and ctl.level == "error"
+    assert ctl.message == "Generating 2 × “sunset” failed: Make the picture smaller."
+
+
+def test_adapter_errors_are_reported_not_raised(world):
+    ctl, backend, adapter, clock = world
+    connect(ctl, backend)
+    adapter.fail_with = UserFacingError("This layer uses CMYK colour.")
+    ctl.train()
+    assert ctl.message == "This layer uses CMYK colour." and ctl.level == "error"
+    adapter.fail_with = RuntimeError("boom")
+    ctl.paint_options = None
+    ctl.upscale()
+    assert "went wrong inside the SinGAN plugin" in ctl.message
+
+
+def test_cancel_before_accepted_is_sent_once_the_job_id_is_known(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend)
+    ctl.train()
+    rid = client.last("train")[0]
+    ctl.cancel(rid)
+    assert not [s for s in client.sent if s[1] == "cancel"]
+    answer(ctl, client, "accepted", rid, {"job_id": "j9", "position": 1, "lane": "train"})
+    assert client.last("cancel")[2] == {"job_id": "j9"}
+    answer(ctl, client, "cancelled", rid, {"job_id": "j9"})
+    assert not ctl.jobs and "cancelled" in ctl.message
+
+
+def test_jobs_survive_a_backend_restart_through_fetch_result(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend)
+    ctl.train()
+    rid = client.last("train")[0]
+    answer(ctl, client, "accepted", rid, {"job_id": "j1", "position": 0, "lane": "train"})
+    backend.stop()
+    clock.advance(SETTINGS.reconnect_interval_s + 0.1)
+    ctl.tick()
+    assert ctl.connection.state is State.NOT_RUNNING and client.closed
+    assert ctl.jobs[rid].lost
+    backend.start(key="k2", pid=43)  # restarted: it resumes journaled training jobs
+    clock.advance(SETTINGS.reconnect_interval_s + 0.1)
+    new = connect_again(ctl, backend, clock)
+    clock.advance(SETTINGS.poll_interval_s + 0.1)
+    ctl.tick()
+    pid, _, body, _ = new.last("fetch_result")
+    assert body == {"job_id": "j1"}
+    answer(ctl, new, "reply", pid, {"job_id": "j1", "state": "running", "fraction": 0.5})
+    assert ctl.jobs[rid].fraction == 0.5
+    clock.advance(SETTINGS.poll_interval_s + 0.1)
+    ctl.tick()
+    pid = new.last("fetch_result")[0]
+    answer(ctl, new, "result", pid, {"job_id": "j1", "model_id": "m-1", "name": "sunset"})
+    assert not ctl.jobs and ctl.selected == "m-1"
+
+
+def connect_again(ctl, backend, clock):
+    ctl.tick()
+    client = backend.client
+    client.push("reply", client.last("hello")[0], {"version": "1.0"})
+    ctl.connection.on_readable()
+    client.push("reply", client.last("list_models")[0], {"models": []})
+    ctl.connection.on_readable()
+    return client
+
+
+def test_a_job_never_accepted_is_reported_lost_when_the_backend_stops(world):
+    ctl, backend, adapter, clock = world
+    connect(ctl, backend)
+    ctl.train()
+    backend.stop()
+    clock.advance(SETTINGS.reconnect_interval_s + 0.1)
+    ctl.tick()
+    assert not ctl.jobs and "was lost" in ctl.message
+
+
+def test_views_reflect_document_state_changes(world):
+    ctl, backend, adapter, clock = world
+    connect(ctl, backend, [MODEL])
+    ctl.tick()
+    assert ctl.view().reasons["edit"] == "Select the area you changed first (any selection tool)."
+    adapter.doc = adapter.doc.__class__(**{**adapter.doc.__dict__, "has_selection": True})
+    seen = []
+    ctl.subscribe(lambda: seen.append(1))
+    ctl.tick()
+    assert seen and ctl.view().reasons["edit"] is None
+
+
+def test_delete_model_refreshes_the_list(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend, [MODEL])
+    ctl.delete_model("m-1")
+    answer(ctl, client, "reply", client.last("delete_model")[0], {})
+    answer(ctl, client, "reply", client.last("list_models")[0], {"models": []})
+    assert ctl.models == [] and ctl.selected is None
