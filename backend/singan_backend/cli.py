@@ -17,6 +17,7 @@ import numpy as np
 
 from . import dispatch
 from .engine.config import PRESETS
+from .engine.inject import STEPS_BELOW_FINEST
 from .errors import BadOption, Cancelled, SinGANError
 from .images import load_image, load_mask, save_image
 from .store import ModelStore
@@ -277,6 +278,10 @@ def cmd_animate(args) -> int:
     return 0
 
 
+def below_finest(task: str) -> str:
+    return f"default: {STEPS_BELOW_FINEST[task]} below the finest"
+
+
 def add_task_commands(add) -> None:
     def injection(p, start_help: str) -> None:
         p.add_argument("model", help="model id or name (trained on the background image)")
@@ -287,7 +292,7 @@ def add_task_commands(add) -> None:
 
     p = add("harmonize", cmd_harmonize,
             "blend a pasted object into the image a model was trained on")
-    injection(p, "default: 3 below the finest")
+    injection(p, below_finest("harmonize"))
     p.add_argument("--reference", required=True, help="the naive composite")
     p.add_argument("--mask", help="white where the object was pasted")
     p.add_argument("--paste", help="the pasted layer alone, transparent around the object")
@@ -296,13 +301,13 @@ def add_task_commands(add) -> None:
 
     p = add("edit", cmd_edit, "make a rough edit of the training image seamless; also writes "
                               "FILE_unmasked.png")
-    injection(p, "default: 3 below the finest")
+    injection(p, below_finest("edit"))
     p.add_argument("--reference", required=True, help="the edited image")
     p.add_argument("--mask", required=True, help="white where the image was edited")
     p.add_argument("--n", type=positive_int, default=1, help="how many results")
 
     p = add("paint", cmd_paint, "turn a clip-art painting into an image in the model's style")
-    injection(p, "default: 4 below the finest")
+    injection(p, below_finest("paint"))
     p.add_argument("--reference", required=True, help="the painting")
     p.add_argument("--quantize", action="store_true",
                    help="snap the painting to the training image's 5 main colours")
@@ -323,7 +328,8 @@ def add_task_commands(add) -> None:
                         "still factor x the full image)")
     p.add_argument("--min-size", type=positive_int, help="coarsest scale's shorter side (18)")
     p.add_argument("--iters", type=positive_int, help="iterations per scale")
-    p.add_argument("--seed", type=int, help="seed of training and noise (default 0)")
+    p.add_argument("--seed", type=int,
+                   help="seed of the training and of the noise (default: 0 and random)")
 
     p = add("animate", cmd_animate, "a looping animation from a model (best one trained with "
                                     "`singan train --for-animation`)")
@@ -407,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("demo", cmd_demo, "train the quick preset on a generated picture and write samples")
     p.add_argument("--out", default="singan-demo", help="output folder (default singan-demo)")
-    p.add_argument("--iters", type=positive_int, help="iterations per scale (quick preset: 250)")
+    p.add_argument("--iters", type=positive_int, help="iterations per scale (quick preset: 150)")
     p.add_argument("--seed", type=int, default=0)
 
     add_task_commands(add)

@@ -182,8 +182,7 @@ class ModelStore:
             except FileExistsError:
                 continue
         folder = self.root / model_id
-        atomic_torch_save(folder / "tensors.pt", {"z_rec": model.z_rec.cpu(),
-                                                  "reals": [r.cpu() for r in model.reals]})
+        self._save_tensors(folder, model)
         manifest = {
             "format": FORMAT_VERSION, "id": model_id, "name": name, "kind": kind,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -196,10 +195,17 @@ class ModelStore:
         atomic_write(folder / MANIFEST, json.dumps(manifest, indent=1).encode())
         return model_id
 
+    @staticmethod
+    def _save_tensors(folder: Path, model: SinGAN) -> None:
+        atomic_torch_save(folder / "tensors.pt", {"z_rec": model.z_rec.cpu(),
+                                                  "reals": [r.cpu() for r in model.reals]})
+
     def save_scale(self, model_id: str, model: SinGAN) -> None:
         """Checkpoint after a finished scale: its nets first, then the manifest."""
         folder = self.root / model_id
         n = model.num_scales - 1
+        if n == 0:  # z_opt is final once scale 0 is trained (the authors' variant redraws it)
+            self._save_tensors(folder, model)
         atomic_torch_save(folder / f"scale_{n:03d}.pt", {
             "generator": model.generators[n].state_dict(),
             "discriminator": model.discriminators[n].state_dict()})

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from singan_backend import actions
 from singan_backend.demo import demo_image
@@ -19,7 +18,6 @@ def tiny_image() -> np.ndarray:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory, tiny_image):
     """(store, model_id) of a tiny model trained once per test session."""
-    torch.set_num_threads(2)
     store = ModelStore(tmp_path_factory.mktemp("models"))
     model_id = actions.train(store, tiny_image, name="tiny", config=preset("paper", **TINY),
                              device="cpu")

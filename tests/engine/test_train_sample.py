@@ -137,3 +137,16 @@ def test_progress_reports_increase_and_end_at_the_last_scale(tmp_path, tiny_imag
     assert fractions == sorted(fractions)
     assert seen[-1].scale == seen[-1].num_scales - 1 and seen[-1].iteration == 5
     assert seen[-1].eta_s == pytest.approx(0.0)
+
+
+def test_authors_z_opt_redraw_keeps_the_last_draw(tmp_path, tiny_image):
+    store = ModelStore(tmp_path)
+    config = preset("paper", **{**TINY, "iters": 3, "fixed_z_opt": False})
+    model_id = actions.train(store, tiny_image, config=config, device="cpu")
+    model = store.load(model_id)
+    fixed = store.load(actions.train(store, tiny_image, config=preset("paper", **{**TINY, "iters": 3}),
+                                     device="cpu"))
+    assert model.z_rec.shape == fixed.z_rec.shape
+    assert not torch.equal(model.z_rec, fixed.z_rec)  # the saved z_opt is a later draw
+    (out,) = actions.sample(store, model_id, seed=0)
+    assert out.shape == (24, 32, 3)

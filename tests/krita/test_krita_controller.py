@@ -135,7 +135,7 @@ def test_upscale_opens_a_new_document(world):
     client = connect(ctl, backend)
     ctl.upscale()
     rid, _, body, _ = client.last("upscale")
-    assert body == {"factor": 2.0, "preset": "default"}
+    assert body == {"factor": 2.0, "preset": "quick"}  # the training preset chosen in the docker
     answer(ctl, client, "result", rid, {"job_id": "j", "seed": 1}, [image(8, 6)])
     name, result, fmt = adapter.documents[0]
     assert name == "sunset x2" and (result.width, result.height) == (8, 6)

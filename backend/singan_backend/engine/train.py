@@ -121,7 +121,11 @@ def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     drop_at = int(cfg.lr_drop * cfg.iters)
 
+    redraw_z_opt = n == 0 and not cfg.fixed_z_opt
     for it in range(cfg.iters):
+        if redraw_z_opt:  # the authors' code: a new z_opt every iteration, the last one kept
+            model.z_rec = random_noise(model, 0, size, gen)[:, :1].clone()
+            rec_in = noise_amp * reconstruction_noise(model, 0, size)
         if it == drop_at:  # MultiStepLR(milestones=[1600], gamma=0.1) in the authors' code
             for opt in (opt_d, opt_g):
                 for group in opt.param_groups:
