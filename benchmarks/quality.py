@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 
+import torch
 from common import OUT, machine, quality, save_json, shared_image, table
-from train_speed import train_timed
+from train_speed import add_common_arguments, parse_overrides, train_timed
 
 from singan_backend import actions
 from singan_backend.images import save_image
@@ -20,20 +21,19 @@ from singan_backend.store import ModelStore
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--presets", nargs="+", default=["paper", "default", "quick"])
-    parser.add_argument("--image", default="balloons.png")
-    parser.add_argument("--max-size", type=int, default=64)
-    parser.add_argument("--iters", type=int, help="override every preset's iterations")
+    add_common_arguments(parser)
     parser.add_argument("--samples", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    overrides = parse_overrides(args.set)
     store = ModelStore(OUT / "models")
     rows = []
     for name in args.presets:
         model_id, row = train_timed(store, shared_image(args.image), name, args.max_size,
-                                    args.iters, args.seed, args.device)
-        folder = OUT / f"quality-{name}-{args.max_size}"
+                                    args.iters, args.seed, args.device, overrides)
+        tag = "-".join([name, *(f"{k}{v}" for k, v in overrides.items())])
+        folder = OUT / f"quality-{tag}-{args.max_size}"
         folder.mkdir(parents=True, exist_ok=True)
         real = folder / "real.png"
         model = actions.load(store, model_id, args.device)
