@@ -130,7 +130,8 @@ class Injected:
 
 def mask_array(mask: np.ndarray | None, size: tuple[int, int], what: str = "mask"
                ) -> np.ndarray:
-    """A mask as (H, W) float32 of `size`: (H, W), (H, W, 1) or (H, W, 3) in, resized to fit."""
+    """A binary (H, W) float32 mask of `size` from (H, W), (H, W, 1) or (H, W, 3) values in
+    [0, 1]: above 0.5 is the region; resized so that no part of the region is lost."""
     if mask is None:
         raise BadImage(f"this task needs a {what}: white marks the region to change")
     mask = np.asarray(mask, dtype=np.float32)
@@ -141,11 +142,15 @@ def mask_array(mask: np.ndarray | None, size: tuple[int, int], what: str = "mask
                        f"not {tuple(mask.shape)}")
     if mask.shape[0] == 0 or mask.shape[1] == 0:
         raise BadImage(f"the {what} has no pixels (0 x 0)")
-    if mask.shape != size:
-        t = torch.from_numpy(np.ascontiguousarray(mask))[None, None]
-        mask = F.interpolate(t, size=size, mode="bilinear", antialias=True,
-                             align_corners=False)[0, 0].numpy()
-    return np.ascontiguousarray(mask)
+    binary = (mask > 0.5).astype(np.float32)
+    if not binary.any():
+        raise BadImage(f"the {what} is empty: white (above 50 % grey) must mark the region "
+                       f"to change")
+    if binary.shape != size:  # any coverage counts, so thin strokes survive
+        t = torch.from_numpy(binary)[None, None]
+        binary = (F.interpolate(t, size=size, mode="bilinear", antialias=True,
+                                align_corners=False)[0, 0] > 0.01).float().numpy()
+    return binary
 
 
 def inject(store: ModelStore, model_id: str, task: str, reference: np.ndarray,
@@ -156,14 +161,17 @@ def inject(store: ModelStore, model_id: str, task: str, reference: np.ndarray,
     """n results of injecting `reference` (task "harmonize", "edit" or "paint").
 
     harmonize/edit blend each result into the reference through the paper's mask (disk
-    radius 7 / 20 px, blur sigma 5 px at 250 px, scaled with the model's size). paint: `quantize` snaps the painting to the training
-    image's 5 k-means colours; `refine` (implies quantize) first retrains the injection
-    scale on quantised inputs, as the authors do (slower, cleaner).
+    radius 7 / 20 px, blur sigma 5 px at 250 px, scaled with the model's size). paint:
+    `quantize` snaps the painting to the training image's 5 k-means colours; `refine`
+    (implies quantize) first retrains the injection scale on quantised inputs, as the
+    authors do (slower, cleaner).
     """
     if task not in ("harmonize", "edit", "paint"):
         raise BadOption(f"unknown injection task {task!r}: harmonize, edit or paint")
     if not 1 <= n <= 100:
         raise BadOption(f"the number of results must be between 1 and 100 (got {n})")
+    if (quantize or refine) and task != "paint":
+        raise BadOption("quantize and refine are options of paint-to-image only")
     reference = check_image_array(reference, {"paint": "painting", "edit": "edited image"}
                                   .get(task, "composite"))
     h, w = reference.shape[:2]
@@ -281,9 +289,8 @@ def animate(store: ModelStore, model_id: str, *, frames: int = 100, start_scale:
     """Frames of a looping animation (best from a model trained with --for-animation)."""
     if not 1 <= frames <= 1000:
         raise BadOption(f"the number of frames must be between 1 and 1000 (got {frames})")
-    if not 0 < beta < 1:
-        raise BadOption(f"beta must be between 0 and 1, exclusive; the paper uses 0.8 to 0.95 "
-                        f"(got {beta})")
+    if not 0 <= beta <= 1:
+        raise BadOption(f"beta must be between 0 and 1; the paper uses 0.8 to 0.95 (got {beta})")
     model = load(store, model_id, device)
     tracker = Tracker("animate", on_progress, should_stop)
     return [to_array(f) for f in animate_engine.animate(model, frames, start_scale, beta, seed,

@@ -231,7 +231,7 @@ def cmd_paint(args) -> int:
 def cmd_upscale(args) -> int:
     body = {"factor": args.factor, "model_id": args.model, "seed": args.seed,
             "preset": args.preset, "max_size": args.max_size, "min_size": args.min_size,
-            "iters": args.iters, "name": Path(args.image).stem + "-sr",
+            "iters": args.iters, "name": "sr-" + Path(args.image).stem,
             "source_name": Path(args.image).name}
     reply, images = execute(args, "upscale", body, [load_image(args.image)])
     if args.model is None:

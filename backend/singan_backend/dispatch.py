@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import actions
+from .engine import superres
 from .engine.config import preset
 from .engine.progress import ProgressFn, StopFn
 from .errors import BadImage, BadOption
@@ -142,7 +143,10 @@ def _upscale(store, body, images, **ctx):
     factor = field(body, "factor", float, required=True)
     model_id = field(body, "model_id", str)
     if model_id is None:
-        model_id = actions.train_sr(store, image, factor, config=train_config(body),
+        sr_defaults = {"min_size": superres.SR_MIN_SIZE, "alpha": superres.SR_ALPHA}
+        config = train_config({**body, **{k: v for k, v in sr_defaults.items()
+                                          if body.get(k) is None}})
+        model_id = actions.train_sr(store, image, factor, config=config,
                                     name=field(body, "name", str, "upscale"),
                                     source_name=field(body, "source_name", str), **ctx)
     out = actions.upscale(store, image, factor, model_id=model_id,

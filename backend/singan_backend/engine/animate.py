@@ -48,9 +48,10 @@ def animate(model: SinGAN, frames: int = 100, start_scale: int = 0, beta: float 
     def render(state: dict[int, torch.Tensor]) -> torch.Tensor:
         return run_chain(model, sizes, lambda k, s: state.get(k, anchor[k])).clamp(-1, 1)
 
-    for t in range(frames + fade):
+    total = frames + fade
+    for t in range(total):
         if tracker:
-            tracker.step(0, 1, t, frames + fade, t, frames + fade, stage=f"frame {t + 1}")
+            tracker.step(0, 1, t, total, t, total, stage=f"walk step {t + 1}/{total}")
         for k in walked:
             diff = beta * (z1[k] - z2[k]) + (1 - beta) * random_noise(model, k, sizes[k], gen)
             z1[k], z2[k] = alpha * anchor[k] + (1 - alpha) * (z1[k] + diff), z1[k]
@@ -63,6 +64,5 @@ def animate(model: SinGAN, frames: int = 100, start_scale: int = 0, beta: float 
             mix = (j + 0.5) / fade
             out[j] = render({k: _mix(anchor[k], z1[k], saved[j][k], mix) for k in walked})
     if tracker:
-        total = frames + fade
         tracker.step(0, 1, total, total, total, total, force=True, stage="done")
     return out

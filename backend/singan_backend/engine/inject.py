@@ -28,7 +28,7 @@ BLUR_TRUNCATE = 3.0  # the blur kernel ends at 3 sigma, so the mask is exactly 0
 # shared examples, see benchmarks/tasks.py and the README: harmonization and editing keep
 # the reference's layout and redo its texture; paint-to-image needs a coarse scale so that
 # flat strokes become the image's texture.
-STEPS_BELOW_FINEST = {"harmonize": 3, "edit": 3, "paint": 4}
+STEPS_BELOW_FINEST = {"harmonize": 2, "edit": 3, "paint": 4}
 
 
 def default_start_scale(task: str, num_scales: int) -> int:
