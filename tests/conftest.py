@@ -1,7 +1,12 @@
-"""Shared test settings: small thread count so parallel CI jobs stay predictable."""
+"""Shared test settings: one torch thread, an isolated SINGAN_HOME, ../shared/images."""
 
 import os
 from pathlib import Path
+
+# Tests train tiny models, where one thread is as fast as two, and two OpenMP threads on two
+# busy cores can run 10-30x slower (README, measured figures). Set before torch is imported;
+# backends and Krita started by the tests inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
 
