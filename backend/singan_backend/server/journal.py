@@ -12,30 +12,23 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 from singan_protocol import ImagePayload, ProtocolError
 
+from ..store import atomic_write
 from .ownership import server_dir
 
 log = logging.getLogger(__name__)
 
 
 def _atomic_write(path: Path, chunks) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)  # a memoryview of a received frame is written without a copy
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    def write(f) -> None:
+        for chunk in chunks:
+            f.write(chunk)  # a memoryview of a received frame is written without a copy
+    atomic_write(path, write)
 
 
 class Journal:
