@@ -8,6 +8,7 @@ import importlib.util
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,12 @@ def run_in_krita(krita_template, tmp_path):
             artifacts: Path | None = None) -> kritarun.KritaRun:
         result = kritarun.run_scenario(krita_template, tmp_path / scenario, scenario, params,
                                        timeout_s, artifacts)
+        if result.rc == 139:
+            # Krita 5.1.5 itself segfaults now and then (importAnimation, about 1 run in 29:
+            # KRITA_NOTES.md). One retry in a fresh profile; a second crash fails the test.
+            warnings.warn(f"Krita crashed (rc 139) in {scenario}; retrying once")
+            result = kritarun.run_scenario(krita_template, tmp_path / f"{scenario}-retry",
+                                           scenario, params, timeout_s, artifacts)
         assert not result.failures(), result.explain()
         shutil.rmtree(result.home, ignore_errors=True)  # ~90 MB of Krita profile per run
         return result
