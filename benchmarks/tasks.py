@@ -107,8 +107,10 @@ class Bench:
     def masked(self, task: str, training: str, reference: str, mask: str) -> None:
         name = Path(training).stem
         model_id = self.train_image(name, IMAGES / training)
-        composite, mask_img = load_image(IMAGES / reference), load_mask(IMAGES / mask)
-        num_scales = self.store.info(model_id).num_scales
+        info = self.store.info(model_id)
+        composite = at_model_size(load_image(IMAGES / reference), info)
+        mask_img = at_model_size(load_mask(IMAGES / mask), info)
+        num_scales = info.num_scales
         default = default_start_scale(task, num_scales)
         sweep = {}
         for n in range(1, num_scales):
@@ -126,8 +128,9 @@ class Bench:
 
     def paint(self) -> None:
         model_id = self.train_image("trees3", IMAGES / "trees3.png")
-        painting = load_image(IMAGES / "paint" / "trees1.png")
-        num_scales = self.store.info(model_id).num_scales
+        info = self.store.info(model_id)
+        painting = at_model_size(load_image(IMAGES / "paint" / "trees1.png"), info)
+        num_scales = info.num_scales
         default = default_start_scale("paint", num_scales)
         plain, quantised = [], []
         for n in range(1, num_scales):
@@ -208,6 +211,12 @@ def resize_pil(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Pillow's bicubic (antialiased when shrinking), the baseline everyone knows."""
     pil = Image.fromarray(as_uint8(image)).resize((size[1], size[0]), Image.BICUBIC)
     return np.asarray(pil, dtype=np.float32) / 255.0
+
+
+def at_model_size(image: np.ndarray, info) -> np.ndarray:
+    """The reference at the model's finest size, as the paper resizes it. (Larger references
+    work too, but then the region the model redraws is an upsampled, softer picture.)"""
+    return image if image.shape[:2] == info.finest else resize_pil(image, info.finest)
 
 
 def as_uint8(image: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import dispatch
 from .engine.config import PRESETS
-from .engine.inject import STEPS_BELOW_FINEST
+from .engine.inject import DEFAULT_START_SCALE
 from .errors import BadOption, Cancelled, SinGANError
 from .images import load_image, load_mask, save_image
 from .store import ModelStore
@@ -278,8 +278,8 @@ def cmd_animate(args) -> int:
     return 0
 
 
-def below_finest(task: str) -> str:
-    return f"default: {STEPS_BELOW_FINEST[task]} below the finest"
+def default_scale(task: str) -> str:
+    return f"default {DEFAULT_START_SCALE[task]}"
 
 
 def add_task_commands(add) -> None:
@@ -292,7 +292,7 @@ def add_task_commands(add) -> None:
 
     p = add("harmonize", cmd_harmonize,
             "blend a pasted object into the image a model was trained on")
-    injection(p, below_finest("harmonize"))
+    injection(p, default_scale("harmonize"))
     p.add_argument("--reference", required=True, help="the naive composite")
     p.add_argument("--mask", help="white where the object was pasted")
     p.add_argument("--paste", help="the pasted layer alone, transparent around the object")
@@ -301,13 +301,13 @@ def add_task_commands(add) -> None:
 
     p = add("edit", cmd_edit, "make a rough edit of the training image seamless; also writes "
                               "FILE_unmasked.png")
-    injection(p, below_finest("edit"))
+    injection(p, default_scale("edit"))
     p.add_argument("--reference", required=True, help="the edited image")
     p.add_argument("--mask", required=True, help="white where the image was edited")
     p.add_argument("--n", type=positive_int, default=1, help="how many results")
 
     p = add("paint", cmd_paint, "turn a clip-art painting into an image in the model's style")
-    injection(p, below_finest("paint"))
+    injection(p, default_scale("paint"))
     p.add_argument("--reference", required=True, help="the painting")
     p.add_argument("--quantize", action="store_true",
                    help="snap the painting to the training image's 5 main colours")

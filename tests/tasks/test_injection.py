@@ -66,12 +66,13 @@ def test_same_seed_same_pixels_and_n_results_differ(store, model_id, scene, squa
     assert np.array_equal(results[0].image, actions.paint(store, model_id, scene, seed=7))
 
 
-def test_default_start_scale_counts_down_from_the_finest(store, model_id, scene):
-    results = actions.inject(store, model_id, "paint", scene, seed=0)
+def test_default_start_scales_fit_every_model(store, model_id, scene, square_mask):
     num_scales = store.info(model_id).num_scales
-    assert results[0].start_scale == inject.default_start_scale("paint", num_scales)
-    assert 1 <= results[0].start_scale <= num_scales - 1
-    assert inject.default_start_scale("harmonize", 2) == 1  # never below 1
+    for task in ("harmonize", "edit", "paint"):
+        result = actions.inject(store, model_id, task, scene, square_mask, seed=0)[0]
+        assert result.start_scale == min(inject.DEFAULT_START_SCALE[task], num_scales - 1)
+    assert inject.default_start_scale("harmonize", 3) == 2  # a small model: its top scale
+    assert inject.default_start_scale("paint", 2) == 1
 
 
 def test_paint_quantize_and_refine(store, model_id, scene):

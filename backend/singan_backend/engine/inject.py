@@ -23,16 +23,20 @@ MASK_SIGMA = 5.0  # px at PAPER_SIZE: Gaussian blur of the dilated mask
 PAPER_SIZE = 250  # px, the longest side the paper's radii were chosen at (its max_size)
 BLUR_TRUNCATE = 3.0  # the blur kernel ends at 3 sigma, so the mask is exactly 0 beyond it
 
-# Default injection scale, counted down from the finest scale N - 1 (so that models with
-# more or fewer scales inject at the same resolution relative to the image). Chosen on the
-# shared examples, see benchmarks/tasks.py and the README: harmonization and editing keep
-# the reference's layout and redo its texture; paint-to-image needs a coarse scale so that
-# flat strokes become the image's texture.
-STEPS_BELOW_FINEST = {"harmonize": 2, "edit": 3, "paint": 4}
+# Default injection scale per task, counted from the coarsest scale. Every pyramid starts
+# at min_size and grows by about 1 / 0.75 a scale whatever its max_size, so scale n is
+# about 25 / 0.75 ** n px on its short side in every model, and injecting there keeps the
+# structures larger than the 11 px receptive field at that size: the same share of the
+# picture for a 96 px and a 250 px model. Chosen on the shared examples (benchmarks/tasks.py
+# sweeps every scale): harmonization at 3 (~60 px) keeps the pasted object's shape and
+# gives it the painting's strokes; editing at 1 (~33 px) redraws the pasted blocks so that
+# their seams vanish (2 and up leave them blocky); paint-to-image at 1 turns flat strokes
+# into trees and a path (2 and up stay painterly).
+DEFAULT_START_SCALE = {"harmonize": 3, "edit": 1, "paint": 1}
 
 
 def default_start_scale(task: str, num_scales: int) -> int:
-    return min(max(num_scales - 1 - STEPS_BELOW_FINEST[task], 1), num_scales - 1)
+    return max(1, min(DEFAULT_START_SCALE[task], num_scales - 1))
 
 
 def working_sizes(model: SinGAN, height: int, width: int) -> list[tuple[int, int]]:
