@@ -91,7 +91,8 @@ def gradient_penalty(discriminator: Discriminator, real: torch.Tensor, fake: tor
 def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
                 prev_transform: Callable[[torch.Tensor], torch.Tensor] | None = None
                 ) -> tuple[Generator, Discriminator, float]:
-    """Train scale n; `prev_transform` maps each random coarser input (paint --refine)."""
+    """Train scale n; `prev_transform` maps each coarser input, random and reconstruction
+    (paint --refine: quantised to the k-means colours)."""
     cfg, real = model.config, model.reals[n]
     size = tuple(real.shape[-2:])
     generator, discriminator = _nets_for_scale(model, n)
@@ -115,6 +116,8 @@ def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
                             last=n - 1)
             rec_prev = resize(rec, size)
             noise_amp = cfg.noise_amp_weight * math.sqrt(F.mse_loss(rec_prev, real).item())
+            if prev_transform is not None:  # after noise_amp, as the authors' paint_train
+                rec_prev = prev_transform(rec_prev)
         rec_in = noise_amp * reconstruction_noise(model, n, size)
 
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
