@@ -23,8 +23,9 @@ def time_scales(iters: int, channels_last: bool) -> list[float]:
     image = to_tensor(load_image(shared_image("balloons.png")))
     model = engine_train.new_model(image, preset("paper", max_size=64, iters=iters),
                                    torch.device("cpu"))
+    # channels_last: what the engine does on the CPU (engine.models.place); contiguous:
+    # the same nets with their weights converted back.
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model.reals = [r.contiguous(memory_format=fmt) for r in model.reals]
     make_nets = engine_train._nets_for_scale
 
     def nets(m, n):

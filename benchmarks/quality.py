@@ -1,6 +1,9 @@
 """Time to quality: train each preset on balloons.png, draw 50 samples, score them.
 
-    python benchmarks/quality.py --presets paper default quick --max-size 64
+    python benchmarks/quality.py --presets paper default quick --max-size 64 [--seeds 3]
+
+With --seeds N each preset is trained N times (seeds --seed .. --seed + N - 1) and a last
+table gives the mean and spread: one run's swd varies by about +-0.3 from seed to seed.
 
 Scores come from ../shared/tools/quality.py against the training image at the finest
 scale (64 x 48 for --max-size 64): patch SWD (lower is better), diversity, copy fraction.
@@ -9,6 +12,7 @@ scale (64 x 48 for --max-size 64): patch SWD (lower is better), diversity, copy 
 from __future__ import annotations
 
 import argparse
+import statistics
 
 import torch
 from common import OUT, machine, quality, save_json, shared_image, table
@@ -23,6 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser)
     parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--seeds", type=int, default=1, help="training runs per preset")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -30,25 +35,50 @@ def main() -> None:
     store = ModelStore(OUT / "models")
     rows = []
     for name in args.presets:
-        model_id, row = train_timed(store, shared_image(args.image), name, args.max_size,
-                                    args.iters, args.seed, args.device, overrides)
-        tag = "-".join([name, *(f"{k}{v}" for k, v in overrides.items())])
-        folder = OUT / f"quality-{tag}-{args.max_size}"
-        folder.mkdir(parents=True, exist_ok=True)
-        real = folder / "real.png"
-        model = actions.load(store, model_id, args.device)
-        save_image(real, (model.reals[-1][0].permute(1, 2, 0).cpu().numpy() + 1) / 2)
-        paths = []
-        for i, sample in enumerate(actions.sample(store, model_id, n=args.samples, seed=1000,
-                                                  device=args.device)):
-            paths.append(folder / f"{i:03d}.png")
-            save_image(paths[-1], sample)
-        row.update(quality(real, paths))
-        rows.append(row)
-        print(table([row], list(row)), flush=True)
+        for seed in range(args.seed, args.seed + args.seeds):
+            row = score_run(store, args, name, seed, overrides)
+            rows.append(row)
+            print(table([row], list(row)), flush=True)
     print(f"\n# quality on {args.image}, max_size {args.max_size}, {machine()}")
     print(table(rows, list(rows[0])))
+    if args.seeds > 1:
+        print(f"\n# mean +- standard deviation over {args.seeds} seeds")
+        print(table(summarise(rows), ["preset", "runs", "total (s)", "swd", "diversity",
+                                      "copy"]))
     save_json(f"quality-{args.max_size}.json", rows)
+
+
+def score_run(store: ModelStore, args, name: str, seed: int, overrides: dict) -> dict:
+    """Train one preset with one seed, draw the samples, score them against the real."""
+    model_id, row = train_timed(store, shared_image(args.image), name, args.max_size,
+                                args.iters, seed, args.device, overrides)
+    row["seed"] = seed
+    tag = "-".join([name, *(f"{k}{v}" for k, v in overrides.items()), f"seed{seed}"])
+    folder = OUT / f"quality-{tag}-{args.max_size}"
+    folder.mkdir(parents=True, exist_ok=True)
+    real = folder / "real.png"
+    model = actions.load(store, model_id, args.device)
+    save_image(real, (model.reals[-1][0].permute(1, 2, 0).cpu().numpy() + 1) / 2)
+    paths = []
+    for i, sample in enumerate(actions.sample(store, model_id, n=args.samples, seed=1000,
+                                              device=args.device)):
+        paths.append(folder / f"{i:03d}.png")
+        save_image(paths[-1], sample)
+    row.update(quality(real, paths))
+    return row
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    by_preset: dict[str, list[dict]] = {}
+    for row in rows:
+        by_preset.setdefault(row["preset"], []).append(row)
+
+    def spread(runs, key):
+        values = [r[key] for r in runs if r.get(key) is not None]
+        return f"{statistics.mean(values):.2f} +- {statistics.pstdev(values):.2f}"
+
+    return [{"preset": p, "runs": len(runs), **{k: spread(runs, k) for k in
+             ("total (s)", "swd", "diversity", "copy")}} for p, runs in by_preset.items()]
 
 
 if __name__ == "__main__":

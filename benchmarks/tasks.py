@@ -61,8 +61,8 @@ class Bench:
         return result
 
     def config(self, **overrides):
-        return preset(self.args.preset, max_size=self.args.max_size, iters=self.args.iters,
-                      **overrides)
+        options = {"max_size": self.args.max_size, "iters": self.args.iters, **overrides}
+        return preset(self.args.preset, **options)
 
     def progress(self):
         last = [0.0]
@@ -154,9 +154,12 @@ class Bench:
 
     def sr(self) -> None:
         def sr_model(name: str, image: np.ndarray, source: str) -> str:
+            # SR learns the image's own finest detail: train at its full size (a smaller
+            # --max-size would teach the finest generator a blurrier scale than the input).
+            full = max(self.args.max_size, *image.shape[:2])
             return self.model(name, lambda: actions.train_sr(
-                self.store, image, 4, config=self.config(), name=name, source_name=source,
-                on_progress=self.progress()))
+                self.store, image, 4, config=self.config(max_size=full), name=name,
+                source_name=source, on_progress=self.progress()))
 
         low = load_image(IMAGES / "33039_LR.png")
         model_id = sr_model("33039_LR-sr", low, "33039_LR.png")

@@ -27,7 +27,7 @@ import platformdirs
 import torch
 
 from .engine.config import TrainConfig
-from .engine.models import Discriminator, Generator, width_at
+from .engine.models import nets_for_scale, place
 from .engine.pyramid import Pyramid
 from .engine.singan import SinGAN
 from .errors import CorruptModel, ModelNotFound
@@ -251,15 +251,13 @@ class ModelStore:
                        train_seconds=list(m.get("train_seconds", []))[:trained])
         for n in range(trained):
             state = self._load_file(folder / f"scale_{n:03d}.pt")
-            width = width_at(n, config.nfc, config.max_nfc)
             try:
-                g = Generator(width, config.num_layers)
+                g, d = nets_for_scale(config, n)
                 g.load_state_dict(state["generator"])
-                model.generators.append(g.to(device).eval().requires_grad_(False))
+                model.generators.append(place(g, device).eval().requires_grad_(False))
                 if with_discriminators:
-                    d = Discriminator(width, config.num_layers)
                     d.load_state_dict(state["discriminator"])
-                    model.discriminators.append(d.to(device).eval().requires_grad_(False))
+                    model.discriminators.append(place(d, device).eval().requires_grad_(False))
             except (KeyError, RuntimeError) as e:
                 raise CorruptModel(f"model folder {folder} is damaged: scale_{n:03d}.pt does not "
                                    f"fit the manifest ({str(e)[:80]})") from None

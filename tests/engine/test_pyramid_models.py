@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from singan_backend.engine.config import preset
-from singan_backend.engine.models import Discriminator, Generator, width_at
+from singan_backend.engine.config import TrainConfig, preset
+from singan_backend.engine.models import Discriminator, Generator, layer_widths, width_at
 from singan_backend.engine.pyramid import build_reals, plan_pyramid
 from singan_backend.errors import BadImage, BadOption
 
@@ -35,6 +35,25 @@ def test_widths_double_every_four_scales():
     assert [width_at(n) for n in range(10)] == [32, 32, 32, 32, 64, 64, 64, 64, 128, 128]
 
 
+def test_body_narrows_to_min_nfc_as_the_authors_nets():
+    assert layer_widths(32) == [32, 32, 32, 32]
+    assert layer_widths(64) == [64, 32, 32, 32]
+    assert layer_widths(128) == [128, 64, 32, 32]
+    g, d = Generator(128), Discriminator(128)
+    convs = [m for m in g.net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [
+        (3, 128), (128, 64), (64, 32), (32, 32), (32, 3)]
+    assert [m.out_channels for m in d.net.modules() if isinstance(m, torch.nn.Conv2d)] == [
+        128, 64, 32, 32, 1]
+
+
+def test_options_stored_before_min_nfc_keep_the_constant_width():
+    old = TrainConfig.from_dict({"nfc": 32, "max_nfc": 128})  # no min_nfc in the manifest
+    assert old.min_nfc == 128 and layer_widths(128, 5, old.min_nfc) == [128] * 4
+    assert layer_widths(64, 5, old.min_nfc) == [64] * 4
+    assert TrainConfig.from_dict(preset("paper").to_dict()).min_nfc == 32
+
+
 def test_generator_and_discriminator_shapes():
     g, d = Generator(32), Discriminator(32)
     prev = torch.randn(1, 3, 20, 27)
@@ -53,6 +72,13 @@ def test_reals_are_resized_to_every_scale():
     reals = build_reals(image, p)
     assert [tuple(r.shape[-2:]) for r in reals] == list(p.sizes)
     assert all(r.abs().max() <= 1 for r in reals)
+
+
+def test_schedule_options_are_checked():
+    assert preset("default", lr_gamma=0.01, g_ema=0.99).g_ema == 0.99
+    for bad in ({"lr_gamma": 0.0}, {"lr_gamma": 1.5}, {"g_ema": 1.0}, {"g_ema": -0.1}):
+        with pytest.raises(BadOption):
+            preset("default", **bad)
 
 
 def test_presets_and_overrides():

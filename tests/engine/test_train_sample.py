@@ -150,3 +150,22 @@ def test_authors_z_opt_redraw_keeps_the_last_draw(tmp_path, tiny_image):
     assert not torch.equal(model.z_rec, fixed.z_rec)  # the saved z_opt is a later draw
     (out,) = actions.sample(store, model_id, seed=0)
     assert out.shape == (24, 32, 3)
+
+
+def test_weight_average_is_the_trained_generator(tiny_image):
+    """g_ema > 0: a scale's trained G is the moving average of its weights, which after a few
+    iterations sits much nearer the initial weights than the live G does."""
+    from singan_backend.engine import train as engine_train
+    from singan_backend.images import to_tensor
+
+    def moved_from_start(**options) -> float:
+        config = preset("paper", **{**TINY, "iters": 5, **options})
+        model = engine_train.new_model(to_tensor(tiny_image), config, torch.device("cpu"))
+        start = engine_train._nets_for_scale(model, 0)[0]  # seeded: the same initial weights
+        trained, _, _ = engine_train.train_scale(model, 0, lambda it: None)
+        return sum(float((a - b).detach().pow(2).sum())
+                   for a, b in zip(start.parameters(), trained.parameters()))
+
+    live, average = moved_from_start(), moved_from_start(g_ema=0.9)
+    assert live > 0
+    assert average < 0.5 * live

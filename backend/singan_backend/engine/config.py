@@ -17,18 +17,22 @@ class TrainConfig:
     # networks
     nfc: int = 32  # conv width at scales 0..3; doubles every 4 scales
     max_nfc: int = 128  # cap on the width
+    min_nfc: int = 32  # body blocks halve the width down to this (authors' code: 128, 64, 32, 32)
     num_layers: int = 5  # convs per net: head + 3 body + tail (receptive field 11 px)
     # optimisation (per scale)
     iters: int = 2000  # iterations per scale
     lr: float = 5e-4  # Adam learning rate for G and D
     beta1: float = 0.5  # Adam beta1 (beta2 = 0.999)
-    lr_drop: float = 0.8  # lr x 0.1 after this fraction of iters (1600 of 2000)
+    lr_drop: float = 0.8  # lr x lr_gamma after this fraction of iters (1600 of 2000)
+    lr_gamma: float = 0.1  # the lr's factor at the drop
     d_steps: int = 3  # discriminator steps per iteration
     g_steps: int = 3  # generator steps per iteration
     gp_weight: float = 0.1  # WGAN-GP lambda
     alpha: float = 10.0  # reconstruction loss weight
     noise_amp_weight: float = 0.1  # noise_amp_n = this x RMSE(real_n, up(rec_{n-1}))
     prev_per_d_step: bool = True  # redraw the coarser random chain for every D step (authors)
+    g_ema: float = 0.0  # > 0: each scale keeps the moving average of its G's weights
+    #                     (decay per iteration) and that average is the trained G
     fixed_z_opt: bool = True  # the paper's fixed z_opt; False redraws it every iteration at
     #                           scale 0 and keeps the last draw, as the authors' code does
     # variants
@@ -41,13 +45,17 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        options = {k: v for k, v in data.items() if k in known}
+        # Models stored before min_nfc existed kept the width constant through the body.
+        options.setdefault("min_nfc", options.get("max_nfc", cls.max_nfc))
+        return cls(**options)
 
     def validate(self) -> TrainConfig:
         def need(ok: bool, what: str) -> None:
             if not ok:
                 raise BadOption(what)
 
+        need(self.min_nfc >= 1, f"min_nfc must be at least 1 (got {self.min_nfc})")
         need(self.min_size >= 11, f"min_size must be at least 11 px (got {self.min_size})")
         need(self.max_size >= self.min_size,
              f"max_size ({self.max_size}) must be at least min_size ({self.min_size})")
@@ -58,6 +66,8 @@ class TrainConfig:
         need(self.d_steps >= 1 and self.g_steps >= 1, "d_steps and g_steps must be at least 1")
         need(0 < self.lr <= 0.1, f"lr must be in (0, 0.1] (got {self.lr})")
         need(0 < self.lr_drop <= 1, f"lr_drop must be in (0, 1] (got {self.lr_drop})")
+        need(0 < self.lr_gamma <= 1, f"lr_gamma must be in (0, 1] (got {self.lr_gamma})")
+        need(0 <= self.g_ema < 1, f"g_ema must be in [0, 1) (got {self.g_ema})")
         need(self.alpha >= 0, f"alpha must be >= 0 (got {self.alpha})")
         return self
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -10,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig
-from .models import Discriminator, Generator, init_weights, width_at
+from .models import (Discriminator, Generator, conv_cost, init_weights, nets_for_scale,
+                     place, width_at)
 from .progress import Tracker
 from .pyramid import build_reals, plan_pyramid, resize
 from .singan import SinGAN, random_noise, reconstruction_noise, run_chain
@@ -38,7 +40,8 @@ def train(model: SinGAN, tracker: Tracker | None = None,
     """Train every scale the model lacks (all, or the rest of an interrupted run)."""
     tracker = tracker or Tracker("train")
     sizes = model.pyramid.sizes
-    cost = [h * w * width_at(n, model.config.nfc, model.config.max_nfc) ** 2
+    cfg = model.config
+    cost = [h * w * conv_cost(width_at(n, cfg.nfc, cfg.max_nfc), cfg.num_layers, cfg.min_nfc)
             for n, (h, w) in enumerate(sizes)]  # relative work per iteration, for the ETA
     work_total = sum(cost[model.num_scales:]) * model.config.iters
     work_done = 0.0
@@ -67,16 +70,14 @@ def _seed(config: TrainConfig, scale: int) -> int:
 def _nets_for_scale(model: SinGAN, n: int) -> tuple[Generator, Discriminator]:
     cfg = model.config
     torch.manual_seed(_seed(cfg, n))  # weight init
-    width = width_at(n, cfg.nfc, cfg.max_nfc)
-    generator = Generator(width, cfg.num_layers)
-    discriminator = Discriminator(width, cfg.num_layers)
+    generator, discriminator = nets_for_scale(cfg, n)
     init_weights(generator)
     init_weights(discriminator)
     # Warm start: a scale of the same width starts from the trained coarser scale.
-    if n > 0 and width == width_at(n - 1, cfg.nfc, cfg.max_nfc):
+    if n > 0 and width_at(n, cfg.nfc, cfg.max_nfc) == width_at(n - 1, cfg.nfc, cfg.max_nfc):
         generator.load_state_dict(model.generators[n - 1].state_dict())
         discriminator.load_state_dict(model.discriminators[n - 1].state_dict())
-    return generator.to(model.device).train(), discriminator.to(model.device).train()
+    return place(generator, model.device).train(), place(discriminator, model.device).train()
 
 
 def gradient_penalty(discriminator: Discriminator, real: torch.Tensor, fake: torch.Tensor,
@@ -124,6 +125,7 @@ def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     drop_at = int(cfg.lr_drop * cfg.iters)
 
+    average = copy.deepcopy(generator).requires_grad_(False) if cfg.g_ema > 0 else None
     redraw_z_opt = n == 0 and not cfg.fixed_z_opt
     for it in range(cfg.iters):
         if redraw_z_opt:  # the authors' code: a new z_opt every iteration, the last one kept
@@ -132,7 +134,7 @@ def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
         if it == drop_at:  # MultiStepLR(milestones=[1600], gamma=0.1) in the authors' code
             for opt in (opt_d, opt_g):
                 for group in opt.param_groups:
-                    group["lr"] = cfg.lr * 0.1
+                    group["lr"] = cfg.lr * cfg.lr_gamma
         z_in = noise_amp * random_noise(model, n, size, gen)
 
         # (1) D: maximise D(real) - D(fake), with the gradient penalty.
@@ -157,7 +159,17 @@ def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
                 loss_g = loss_g + cfg.alpha * F.mse_loss(generator(rec_in, rec_prev), real)
             loss_g.backward()
             opt_g.step()
+        if average is not None:
+            with torch.no_grad():
+                torch._foreach_lerp_(list(average.parameters()), list(generator.parameters()),
+                                     1 - cfg.g_ema)
         report(it + 1)
+
+    if average is not None:  # the average's weights with the live G's batch-norm statistics
+        with torch.no_grad():
+            for mine, live in zip(average.buffers(), generator.buffers()):
+                mine.copy_(live)
+        generator = average
 
     generator.eval().requires_grad_(False)
     discriminator.eval().requires_grad_(False)
