@@ -203,7 +203,7 @@ class Bench:
             gap = np.abs(frames[-1] - frames[0]).mean()
             log(f"  wrote {gif}: mean step {np.mean(steps):.4f}, last -> first {gap:.4f}")
             rows.append((f"start scale {start}: frames 0, 10, ..., 90", frames[::10]))
-            if start == 1 and self.gallery:
+            if start == 0 and self.gallery:  # start scale 0 moves most
                 self.gallery.mkdir(parents=True, exist_ok=True)
                 save_animation(self.gallery / "animation.gif", frames, 10)
                 log(f"  gallery: {self.gallery / 'animation.gif'}")

@@ -1,0 +1,99 @@
+"""Which training option moves quality: train only the coarsest scales, several seeds each.
+
+    python benchmarks/coarsest.py [--scales 1] [--iters 250] [--seeds 3] \
+        --variants "" "lr_drop=1.0" "alpha=20.0" "noise_amp_weight=0.3 g_ema=0.99"
+
+Each variant is a space-separated list of OPTION=VALUE overrides of the `default` preset
+(the empty string is the preset itself). balloons.png at --max-size 64; the first --scales
+scales are trained (1: only the 34 x 25 coarsest, about 25 s single-threaded), then 40
+samples are scored with ../shared/tools/quality.py against the real image at the last
+trained scale. The coarsest scale decides the layout, and most of the swd: a cheap place to
+rank options before a full benchmarks/quality.py run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import time
+
+import numpy as np
+import torch
+from common import SHARED, machine, shared_image, table
+from train_speed import parse_overrides
+
+from singan_backend.engine import train as engine_train
+from singan_backend.engine.config import preset
+from singan_backend.engine.singan import random_noise, run_chain
+from singan_backend.images import load_image, to_tensor
+
+
+def load_quality():
+    spec = importlib.util.spec_from_file_location("quality", SHARED / "tools" / "quality.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def as_png(image: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) in [-1, 1] -> (H, W, 3) float as a PNG would hold it."""
+    x = ((image[0].permute(1, 2, 0).numpy() + 1) / 2).clip(0, 1)
+    return (x * 255 + 0.5).astype(np.uint8).astype(np.float32) / 255
+
+
+def run(image: torch.Tensor, scales: int, samples: int, quality, **options) -> dict:
+    config = preset("default", max_size=64, **options)
+    model = engine_train.new_model(image, config, torch.device("cpu"))
+    start = time.perf_counter()
+    for n in range(scales):
+        g, d, amp = engine_train.train_scale(model, n, lambda it: None)
+        model.generators.append(g)
+        model.discriminators.append(d)
+        model.noise_amps.append(amp)
+    seconds = time.perf_counter() - start
+    real = as_png(model.reals[scales - 1])
+    gen = torch.Generator().manual_seed(1000)
+    with torch.no_grad():
+        drawn = [as_png(run_chain(model, model.pyramid.sizes,
+                                  lambda k, s: random_noise(model, k, s, gen), last=scales - 1))
+                 for _ in range(samples)]
+    return {"s": seconds, "swd": float(np.mean([quality.swd(real, x) for x in drawn])),
+            "std": float(np.mean([x.std() for x in drawn])),
+            "diversity": float(np.stack(drawn).std(axis=0).mean() / real.std()),
+            "real std": float(real.std())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", nargs="+", default=[""])
+    parser.add_argument("--scales", type=int, default=1)
+    parser.add_argument("--iters", type=int, default=250)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    image = to_tensor(load_image(shared_image("balloons.png")))
+    quality = load_quality()
+    rows = []
+    for variant in args.variants:
+        options = {"iters": args.iters, **parse_overrides(variant.split())}
+        runs = [run(image, args.scales, args.samples, quality, seed=seed, **options)
+                for seed in range(args.seeds)]
+
+        def mean(key: str, runs=runs) -> str:
+            values = [r[key] for r in runs]
+            return f"{statistics.mean(values):.2f} +- {statistics.pstdev(values):.2f}"
+
+        rows.append({"variant": variant or "default", "swd": mean("swd"),
+                     "sample std": mean("std"), "real std": f"{runs[0]['real std']:.3f}",
+                     "diversity": mean("diversity"), "s per run": mean("s")})
+        print(table(rows[-1:], list(rows[-1])), flush=True)
+    print(f"\n# coarsest {args.scales} scale(s) of balloons.png at 64 px, {args.iters} "
+          f"iterations, {args.seeds} seeds each, {machine()}")
+    print(table(rows, list(rows[0])))
+
+
+if __name__ == "__main__":
+    main()
