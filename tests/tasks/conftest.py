@@ -30,6 +30,12 @@ def store(tmp_path_factory, _one_thread) -> ModelStore:
     return ModelStore(tmp_path_factory.mktemp("task-models"))
 
 
+@pytest.fixture
+def cli_args(store) -> list[str]:
+    """The task commands of tests/tasks run against the shared tiny models."""
+    return ["--models-dir", str(store.root)]
+
+
 @pytest.fixture(scope="package")
 def scene() -> np.ndarray:
     return demo_image(40, 32, seed=5)  # (32, 40, 3)

@@ -6,23 +6,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from singan_backend.cli import main
-
-
-def run(capsys, store, *argv):
-    try:
-        code = main(["--models-dir", str(store.root), *argv])
-    except SystemExit as e:  # argparse's own checks
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.startswith("singan")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
-
 
 def save(path: Path, array: np.ndarray) -> Path:
     Image.fromarray((np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8)).save(path)
@@ -46,9 +29,9 @@ def size_of(path: Path) -> tuple[int, int]:
         return im.size
 
 
-def test_harmonize_with_mask_or_paste_layer(capsys, store, model_id, files, tmp_path):
+def test_harmonize_with_mask_or_paste_layer(cli, model_id, files, tmp_path):
     out = tmp_path / "res" / "harmonized.png"
-    code, stdout, err = run(capsys, store, "harmonize", model_id, "--reference",
+    code, stdout, err = cli("harmonize", model_id, "--reference",
                             str(files["composite"]), "--mask", str(files["mask"]), "--seed", "1",
                             "--n", "2", "--out", str(out))
     assert code == 0, err
@@ -57,65 +40,65 @@ def test_harmonize_with_mask_or_paste_layer(capsys, store, model_id, files, tmp_
     # The PNG round trip keeps the untouched pixels' bytes (mask on rows 12..20, cols 16..24).
     before, after = (np.asarray(Image.open(p).convert("RGB")) for p in (files["composite"], out))
     assert np.array_equal(before[:, 33:], after[:, 33:]) and not np.array_equal(before, after)
-    code, _, err = run(capsys, store, "harmonize", model_id, "--reference",
+    code, _, err = cli("harmonize", model_id, "--reference",
                        str(files["composite"]), "--paste", str(files["paste"]), "--out", str(out))
     assert code == 0, err
-    code, _, err = run(capsys, store, "harmonize", model_id, "--reference",
+    code, _, err = cli("harmonize", model_id, "--reference",
                        str(files["composite"]), "--out", str(out))
-    assert code == 2 and "--mask MASK.png or as --paste" in one_line_error(err)
-    code, _, err = run(capsys, store, "harmonize", model_id, "--reference",
+    assert code == 2 and "--mask MASK.png or as --paste" in cli.one_line_error(err)
+    code, _, err = cli("harmonize", model_id, "--reference",
                        str(files["composite"]), "--paste", str(files["scene"]), "--out", str(out))
-    assert code == 2 and "no alpha channel" in one_line_error(err)
+    assert code == 2 and "no alpha channel" in cli.one_line_error(err)
 
 
-def test_edit_writes_the_blended_and_unmasked_results(capsys, store, model_id, files, tmp_path):
+def test_edit_writes_the_blended_and_unmasked_results(cli, model_id, files, tmp_path):
     out = tmp_path / "edited.png"
-    code, stdout, err = run(capsys, store, "edit", model_id, "--reference",
-                            str(files["composite"]), "--mask", str(files["mask"]), "--out", str(out))
+    code, stdout, err = cli("edit", model_id, "--reference", str(files["composite"]),
+                            "--mask", str(files["mask"]), "--out", str(out))
     assert code == 0, err
     assert stdout.split() == [str(out), str(tmp_path / "edited_unmasked.png")]
     assert size_of(out) == size_of(tmp_path / "edited_unmasked.png") == (40, 32)
 
 
-def test_paint_and_its_start_scale_range(capsys, store, model_id, files, tmp_path):
+def test_paint_and_its_start_scale_range(cli, store, model_id, files, tmp_path):
     out = tmp_path / "painted.png"
-    code, _, err = run(capsys, store, "paint", model_id, "--reference", str(files["scene"]),
+    code, _, err = cli("paint", model_id, "--reference", str(files["scene"]),
                        "--quantize", "--start-scale", "1", "--out", str(out))
     assert code == 0 and size_of(out) == (40, 32), err
     last = store.info(model_id).num_scales - 1
-    code, _, err = run(capsys, store, "paint", model_id, "--reference", str(files["scene"]),
+    code, _, err = cli("paint", model_id, "--reference", str(files["scene"]),
                        "--start-scale", str(last + 1), "--out", str(out))
-    assert code == 2 and f"between 1 and {last}" in one_line_error(err)
-    code, _, err = run(capsys, store, "edit", model_id, "--reference", str(files["scene"]),
+    assert code == 2 and f"between 1 and {last}" in cli.one_line_error(err)
+    code, _, err = cli("edit", model_id, "--reference", str(files["scene"]),
                        "--mask", str(tmp_path / "missing.png"), "--out", str(out))
-    assert code == 2 and "no such file" in one_line_error(err)
+    assert code == 2 and "no such file" in cli.one_line_error(err)
 
 
-def test_upscale_trains_or_reuses_a_model(capsys, store, sr_id, files, tmp_path):
+def test_upscale_trains_or_reuses_a_model(cli, sr_id, files, tmp_path):
     out = tmp_path / "x3.5.png"
-    code, _, err = run(capsys, store, "upscale", str(files["scene"]), "--factor", "3.5",
+    code, _, err = cli("upscale", str(files["scene"]), "--factor", "3.5",
                        "--model", sr_id, "--out", str(out))
     assert code == 0 and size_of(out) == (140, 112), err
-    code, _, err = run(capsys, store, "upscale", str(files["scene"]), "--factor", "2",
+    code, _, err = cli("upscale", str(files["scene"]), "--factor", "2",
                        "--preset", "quick", "--iters", "2", "--max-size", "24",
                        "--out", str(tmp_path / "x2.png"))
     assert code == 0 and size_of(tmp_path / "x2.png") == (80, 64), err
     assert "trained super-resolution model sr-scene-" in err and "upscale" in err  # progress
-    code, _, err = run(capsys, store, "upscale", str(files["scene"]), "--factor", "1",
+    code, _, err = cli("upscale", str(files["scene"]), "--factor", "1",
                        "--model", sr_id, "--out", str(out))
-    assert code == 2 and "greater than 1" in one_line_error(err)
+    assert code == 2 and "greater than 1" in cli.one_line_error(err)
 
 
-def test_animate_writes_a_looping_gif_and_frames(capsys, store, anim_id, tmp_path):
+def test_animate_writes_a_looping_gif_and_frames(cli, anim_id, tmp_path):
     gif = tmp_path / "anim.gif"
-    code, stdout, err = run(capsys, store, "animate", anim_id, "--out", str(gif), "--frames", "6",
+    code, stdout, err = cli("animate", anim_id, "--out", str(gif), "--frames", "6",
                             "--fps", "5", "--seed", "0", "--frames-dir", str(tmp_path / "frames"))
     assert code == 0, err
     with Image.open(gif) as im:
         assert im.n_frames == 6 and im.info["loop"] == 0 and im.info["duration"] == 200
     assert len(list((tmp_path / "frames").glob("frame_*.png"))) == 6
-    code, _, err = run(capsys, store, "animate", anim_id, "--out", str(tmp_path / "a.jpg"))
-    assert code == 2 and ".gif" in one_line_error(err)
-    code, _, err = run(capsys, store, "animate", anim_id, "--out", str(gif), "--frames", "2",
+    code, _, err = cli("animate", anim_id, "--out", str(tmp_path / "a.jpg"))
+    assert code == 2 and ".gif" in cli.one_line_error(err)
+    code, _, err = cli("animate", anim_id, "--out", str(gif), "--frames", "2",
                        "--start-scale", "9")
-    assert code == 2 and "start scale must be between 0 and" in one_line_error(err)
+    assert code == 2 and "start scale must be between 0 and" in cli.one_line_error(err)
