@@ -14,13 +14,10 @@ rank options before a full benchmarks/quality.py run.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import statistics
-import time
 
 import numpy as np
 import torch
-from common import SHARED, machine, shared_image, table
+from common import as_saved, load_quality, machine, mean_spread, shared_image, table
 from train_speed import parse_overrides
 
 from singan_backend.engine import train as engine_train
@@ -29,36 +26,23 @@ from singan_backend.engine.singan import random_noise, run_chain
 from singan_backend.images import load_image, to_tensor
 
 
-def load_quality():
-    spec = importlib.util.spec_from_file_location("quality", SHARED / "tools" / "quality.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def as_png(image: torch.Tensor) -> np.ndarray:
     """(1, 3, H, W) in [-1, 1] -> (H, W, 3) float as a PNG would hold it."""
-    x = ((image[0].permute(1, 2, 0).numpy() + 1) / 2).clip(0, 1)
-    return (x * 255 + 0.5).astype(np.uint8).astype(np.float32) / 255
+    return as_saved((image[0].permute(1, 2, 0).numpy() + 1) / 2)
 
 
 def run(image: torch.Tensor, scales: int, samples: int, quality, **options) -> dict:
     config = preset("default", max_size=64, **options)
-    model = engine_train.new_model(image, config, torch.device("cpu"))
-    start = time.perf_counter()
-    for n in range(scales):
-        g, d, amp = engine_train.train_scale(model, n, lambda it: None)
-        model.generators.append(g)
-        model.discriminators.append(d)
-        model.noise_amps.append(amp)
-    seconds = time.perf_counter() - start
+    model = engine_train.train(engine_train.new_model(image, config, torch.device("cpu")),
+                               scales=scales)
     real = as_png(model.reals[scales - 1])
     gen = torch.Generator().manual_seed(1000)
     with torch.no_grad():
         drawn = [as_png(run_chain(model, model.pyramid.sizes,
                                   lambda k, s: random_noise(model, k, s, gen), last=scales - 1))
                  for _ in range(samples)]
-    return {"s": seconds, "swd": float(np.mean([quality.swd(real, x) for x in drawn])),
+    return {"s": sum(model.train_seconds),
+            "swd": float(np.mean([quality.swd(real, x) for x in drawn])),
             "std": float(np.mean([x.std() for x in drawn])),
             "diversity": float(np.stack(drawn).std(axis=0).mean() / real.std()),
             "real std": float(real.std())}
@@ -83,8 +67,7 @@ def main() -> None:
                 for seed in range(args.seeds)]
 
         def mean(key: str, runs=runs) -> str:
-            values = [r[key] for r in runs]
-            return f"{statistics.mean(values):.2f} +- {statistics.pstdev(values):.2f}"
+            return mean_spread([r[key] for r in runs])
 
         rows.append({"variant": variant or "default", "swd": mean("swd"),
                      "sample std": mean("std"), "real std": f"{runs[0]['real std']:.3f}",

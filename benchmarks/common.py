@@ -5,10 +5,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import platform
+import statistics
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,13 +25,31 @@ def shared_image(name: str) -> Path:
     return path
 
 
-def quality(real: Path, samples: list[Path]) -> dict:
-    """../shared/tools/quality.py: patch SWD (x100), diversity, copy fraction."""
-    tool = SHARED / "tools" / "quality.py"
-    spec = importlib.util.spec_from_file_location("quality", tool)
+def load_quality():
+    """The module ../shared/tools/quality.py (swd, diversity, copy fraction, measure)."""
+    spec = importlib.util.spec_from_file_location("quality", SHARED / "tools" / "quality.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.measure(str(real), [str(s) for s in samples])
+    return module
+
+
+def quality(real: Path, samples: list[Path]) -> dict:
+    """../shared/tools/quality.py: patch SWD (x100), diversity, copy fraction."""
+    return load_quality().measure(str(real), [str(s) for s in samples])
+
+
+def as_uint8(image: np.ndarray) -> np.ndarray:
+    return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def as_saved(image: np.ndarray) -> np.ndarray:
+    """The pixels as a PNG holds them, in quality.py's float [0, 1]."""
+    return as_uint8(image).astype(np.float32) / 255.0
+
+
+def mean_spread(values: list[float]) -> str:
+    """"mean +- population standard deviation" of several runs."""
+    return f"{statistics.mean(values):.2f} +- {statistics.pstdev(values):.2f}"
 
 
 def machine() -> str:

@@ -12,10 +12,9 @@ scale (64 x 48 for --max-size 64): patch SWD (lower is better), diversity, copy 
 from __future__ import annotations
 
 import argparse
-import statistics
 
 import torch
-from common import OUT, machine, quality, save_json, shared_image, table
+from common import OUT, machine, mean_spread, quality, save_json, shared_image, table
 from train_speed import add_common_arguments, parse_overrides, train_timed
 
 from singan_backend import actions
@@ -74,8 +73,7 @@ def summarise(rows: list[dict]) -> list[dict]:
         by_preset.setdefault(row["preset"], []).append(row)
 
     def spread(runs, key):
-        values = [r[key] for r in runs if r.get(key) is not None]
-        return f"{statistics.mean(values):.2f} +- {statistics.pstdev(values):.2f}"
+        return mean_spread([r[key] for r in runs if r.get(key) is not None])
 
     return [{"preset": p, "runs": len(runs), **{k: spread(runs, k) for k in
              ("total (s)", "swd", "diversity", "copy")}} for p, runs in by_preset.items()]

@@ -16,13 +16,13 @@ patch SWD of ../shared/tools/quality.py against the original.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import OUT, SHARED, as_saved, as_uint8, load_quality
 from PIL import Image
 
 from singan_backend import actions
@@ -33,8 +33,6 @@ from singan_backend.engine.inject import default_start_scale
 from singan_backend.images import load_image, load_mask, save_image
 from singan_backend.store import ModelStore
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 IMAGES = SHARED / "images"
 TASKS = ("harmonize", "edit", "paint", "sr", "animate")
 
@@ -222,25 +220,9 @@ def at_model_size(image: np.ndarray, info) -> np.ndarray:
     return image if image.shape[:2] == info.finest else resize_pil(image, info.finest)
 
 
-def as_uint8(image: np.ndarray) -> np.ndarray:
-    return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
-
-
-def as_saved(image: np.ndarray) -> np.ndarray:
-    """The pixels as a PNG holds them, in quality.py's float [0, 1]."""
-    return as_uint8(image).astype(np.float32) / 255.0
-
-
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = np.mean((as_uint8(a).astype(np.float64) - as_uint8(b)) ** 2)
     return float(10 * np.log10(255.0**2 / max(mse, 1e-12)))
-
-
-def load_quality():
-    spec = importlib.util.spec_from_file_location("quality", SHARED / "tools" / "quality.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> int:
@@ -253,7 +235,7 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="keep complete earlier models")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1: on a shared machine more threads spin and slow)")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "tasks"),
+    parser.add_argument("--out", default=str(OUT / "tasks"),
                         help="its own folder: other benchmarks clear benchmarks/out/models")
     parser.add_argument("--gallery", help="also write the results alone here (docs/gallery)")
     args = parser.parse_args()

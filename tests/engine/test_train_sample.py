@@ -169,3 +169,15 @@ def test_weight_average_is_the_trained_generator(tiny_image):
     live, average = moved_from_start(), moved_from_start(g_ema=0.9)
     assert live > 0
     assert average < 0.5 * live
+
+
+def test_training_can_stop_after_the_coarse_scales_and_go_on(tiny_image):
+    from singan_backend.engine import train as engine_train
+    from singan_backend.images import to_tensor
+
+    config = preset("paper", **{**TINY, "iters": 2})
+    model = engine_train.new_model(to_tensor(tiny_image), config, torch.device("cpu"))
+    engine_train.train(model, scales=2)
+    assert model.num_scales == 2 and not model.complete and len(model.train_seconds) == 2
+    engine_train.train(model)
+    assert model.complete and model.num_scales == model.pyramid.num_scales == 3

@@ -11,8 +11,15 @@ import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig
-from .models import (Discriminator, Generator, conv_cost, init_weights, nets_for_scale,
-                     place, width_at)
+from .models import (
+    Discriminator,
+    Generator,
+    conv_cost,
+    init_weights,
+    nets_for_scale,
+    place,
+    width_at,
+)
 from .progress import Tracker
 from .pyramid import build_reals, plan_pyramid, resize
 from .singan import SinGAN, random_noise, reconstruction_noise, run_chain
@@ -36,10 +43,11 @@ def new_model(image: torch.Tensor, config: TrainConfig, device: torch.device) ->
 
 
 def train(model: SinGAN, tracker: Tracker | None = None,
-          on_scale_done: ScaleDoneFn | None = None) -> SinGAN:
-    """Train every scale the model lacks (all, or the rest of an interrupted run)."""
+          on_scale_done: ScaleDoneFn | None = None, scales: int | None = None) -> SinGAN:
+    """Train every scale the model lacks (all, or the rest of an interrupted run); with
+    `scales`, only up to that many (the benchmarks that study the coarse scales)."""
     tracker = tracker or Tracker("train")
-    sizes = model.pyramid.sizes
+    sizes = model.pyramid.sizes[:scales]
     cfg = model.config
     cost = [h * w * conv_cost(width_at(n, cfg.nfc, cfg.max_nfc), cfg.num_layers, cfg.min_nfc)
             for n, (h, w) in enumerate(sizes)]  # relative work per iteration, for the ETA
