@@ -28,6 +28,7 @@ from PIL import Image
 from singan_backend import actions
 from singan_backend.cli import save_animation
 from singan_backend.demo import contact_sheet
+from singan_backend.engine import superres
 from singan_backend.engine.config import preset
 from singan_backend.engine.inject import default_start_scale
 from singan_backend.images import load_image, load_mask, save_image
@@ -156,7 +157,8 @@ class Bench:
             # --max-size would teach the finest generator a blurrier scale than the input).
             full = max(self.args.max_size, *image.shape[:2])
             return self.model(name, lambda: actions.train_sr(
-                self.store, image, 4, config=self.config(max_size=full), name=name,
+                self.store, image, 4, config=self.config(max_size=full, **superres.SR_DEFAULTS),
+                name=name,
                 source_name=source, on_progress=self.progress()))
 
         low = load_image(IMAGES / "33039_LR.png")

@@ -254,7 +254,7 @@ def train_sr(store: ModelStore, image: np.ndarray, factor: float, *,
     """Train a super-resolution model on `image` itself; returns its id (kind "sr")."""
     image = check_image_array(image, "image to upscale")
     factor = check_factor(image, factor)
-    config = superres.sr_config(config or TrainConfig(), factor)
+    config = superres.sr_config(config or superres.sr_preset(), factor)
     k, step = superres.sr_steps(factor)
     return train(store, image, name=name, config=config, device=device,
                  on_progress=on_progress, should_stop=should_stop, source_name=source_name,

@@ -54,13 +54,18 @@ def images_needed(images: Images, count: int, what: str) -> Images:
     return images
 
 
-def train_config(body: dict):
+# Options a task trains with where the request leaves them unset.
+ANIMATION_DEFAULTS = {"noise_padding": True, "min_size": 20}
+
+
+def train_config(body: dict, task_defaults: dict | None = None):
+    """The request's preset with its options; `task_defaults` fill the ones it left unset."""
     kinds = {"scale_factor": float, "lr": float, "alpha": float}
     overrides = {k: field(body, k, kinds.get(k, int)) for k in TRAIN_OPTIONS}
-    if field(body, "for_animation", bool, False):
-        overrides["noise_padding"] = True
-        overrides["min_size"] = overrides["min_size"] or 20
-    return preset(field(body, "preset", str, "default"), **overrides)
+    if task_defaults is None and field(body, "for_animation", bool, False):
+        task_defaults = ANIMATION_DEFAULTS
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return preset(field(body, "preset", str, "default"), **{**(task_defaults or {}), **given})
 
 
 def run(store: ModelStore, msg_type: str, body: dict, images: Images | None = None, *,
@@ -143,9 +148,7 @@ def _upscale(store, body, images, **ctx):
     factor = field(body, "factor", float, required=True)
     model_id = field(body, "model_id", str)
     if model_id is None:
-        sr_defaults = {"min_size": superres.SR_MIN_SIZE, "alpha": superres.SR_ALPHA}
-        config = train_config({**body, **{k: v for k, v in sr_defaults.items()
-                                          if body.get(k) is None}})
+        config = train_config(body, superres.SR_DEFAULTS)
         model_id = actions.train_sr(store, image, factor, config=config,
                                     name=field(body, "name", str, "upscale"),
                                     source_name=field(body, "source_name", str), **ctx)

@@ -10,6 +10,7 @@ import torch
 
 from singan_backend import actions
 from singan_backend.demo import demo_image
+from singan_backend.engine import superres
 from singan_backend.engine.config import preset
 from singan_backend.store import ModelStore
 
@@ -59,7 +60,7 @@ def sr_image() -> np.ndarray:
 
 @pytest.fixture(scope="package")
 def sr_id(store, sr_image) -> str:
-    return actions.train_sr(store, sr_image, 4, config=preset("quick", iters=10, seed=3),
+    return actions.train_sr(store, sr_image, 4, config=superres.sr_preset("quick", iters=10, seed=3),
                             name="tiny-sr", device="cpu")
 
 

@@ -13,11 +13,22 @@ def test_sr_steps_follow_the_paper():
     k, step = superres.sr_steps(4)
     assert k == 6 and step == pytest.approx(1.26, abs=0.001)
     assert superres.sr_steps(2)[0] == 3 and superres.sr_steps(1.05)[0] == 1
-    config = superres.sr_config(preset("quick"), 4)
-    assert (config.min_size, config.alpha) == (18, 100)
+    config = superres.sr_config(superres.sr_preset("quick"), 4)
+    assert (config.min_size, config.alpha, config.iters) == (18, 100, preset("quick").iters)
     assert config.scale_factor == pytest.approx(1 / step)
-    assert superres.sr_config(preset("quick", alpha=5.0), 4).alpha == 5.0  # the user's choice
     assert superres.sr_config(preset("quick"), 1.01).scale_factor == superres.MAX_SCALE_FACTOR
+
+
+@pytest.mark.parametrize("given", [{}, {"alpha": 5.0}, {"min_size": 25}, {"min_size": 25,
+                                                                            "alpha": 10.0}])
+def test_sr_defaults_fill_only_what_the_user_left_unset(given):
+    expected = {**superres.SR_DEFAULTS, **given}
+    config = superres.sr_preset("quick", **given, iters=None)
+    assert (config.min_size, config.alpha) == (expected["min_size"], expected["alpha"])
+    # The service's upscale request reads its options the same way (a preset's own value
+    # given explicitly, like --min-size 25, is kept).
+    config = dispatch.train_config({"preset": "quick", **given}, superres.SR_DEFAULTS)
+    assert (config.min_size, config.alpha) == (expected["min_size"], expected["alpha"])
 
 
 def test_sr_model_is_kind_sr(store, sr_id):

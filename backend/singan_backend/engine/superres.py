@@ -10,14 +10,15 @@ from dataclasses import replace
 
 import torch
 
-from .config import PRESETS, TrainConfig
+from .config import TrainConfig, preset
 from .progress import Tracker
 from .pyramid import resize
 from .sample import noise_generator
 from .singan import SinGAN, apply_generator, random_noise
 
-SR_MIN_SIZE = 18  # px, shortest side of the coarsest scale (the authors' SR setting)
-SR_ALPHA = 100.0  # reconstruction weight: SR must stay faithful to the input
+# Training options SR uses where the caller leaves them unset (the authors' SR settings): a
+# coarsest scale of 18 px, and reconstruction weight 100 so SR stays faithful to the input.
+SR_DEFAULTS = {"min_size": 18, "alpha": 100.0}
 # Factors just above 1 give a step near 1 and would plan a hundred scales; the training
 # pyramid never steps by less than 1 / 0.85 = 1.18 (the inference steps are unaffected).
 MAX_SCALE_FACTOR = 0.85
@@ -29,17 +30,16 @@ def sr_steps(factor: float) -> tuple[int, float]:
     return k, factor ** (1 / k)
 
 
+def sr_preset(name: str = "default", **overrides) -> TrainConfig:
+    """The named preset for SR training: SR_DEFAULTS wherever `overrides` leaves an option
+    unset (absent or None), so an explicit --min-size 25 stays 25."""
+    return preset(name, **{**SR_DEFAULTS, **{k: v for k, v in overrides.items() if v is not None}})
+
+
 def sr_config(config: TrainConfig, factor: float) -> TrainConfig:
-    """Training options for SR at `factor`: the pyramid's factor 1 / step, and min_size 18
-    and alpha 100 where the options still hold their preset's values."""
+    """`config` with the pyramid stepping by 1 / step, the step SR upsamples by at `factor`."""
     _, step = sr_steps(factor)
-    base = PRESETS.get(config.preset)
-    changes: dict = {"scale_factor": min(1 / step, MAX_SCALE_FACTOR)}
-    if base is None or config.min_size == base.min_size:
-        changes["min_size"] = SR_MIN_SIZE
-    if base is None or config.alpha == base.alpha:
-        changes["alpha"] = SR_ALPHA
-    return replace(config, **changes).validate()
+    return replace(config, scale_factor=min(1 / step, MAX_SCALE_FACTOR)).validate()
 
 
 def output_size(height: int, width: int, factor: float) -> tuple[int, int]:
