@@ -4,8 +4,16 @@ import pytest
 import torch
 
 from singan_backend.engine.config import TrainConfig, preset
-from singan_backend.engine.models import Discriminator, Generator, layer_widths, width_at
+from singan_backend.engine.models import (
+    Discriminator,
+    Generator,
+    init_weights,
+    layer_widths,
+    nets_for_scale,
+    width_at,
+)
 from singan_backend.engine.pyramid import build_reals, plan_pyramid
+from singan_backend.engine.train import critic_scores
 from singan_backend.errors import BadImage, BadOption
 
 
@@ -72,6 +80,27 @@ def test_reals_are_resized_to_every_scale():
     reals = build_reals(image, p)
     assert [tuple(r.shape[-2:]) for r in reals] == list(p.sizes)
     assert all(r.abs().max() <= 1 for r in reals)
+
+
+def test_joint_critic_sees_a_contrast_difference_that_separate_batches_hide():
+    """D's batch norm on a batch of one rescales each image by its own statistics, so a
+    fake that is the real at lower contrast scores like the real; scored in one batch it
+    does not. Without batch norm ("none") D has no BatchNorm2d at all."""
+    torch.manual_seed(0)
+    d = Discriminator(32)
+    init_weights(d)
+    d.train()
+    real = torch.rand(1, 3, 25, 34) * 2 - 1
+    faded = 0.7 * real
+    with torch.no_grad():
+        apart = critic_scores(d, real, faded, joint=False)
+        joint = critic_scores(d, real, faded, joint=True)
+    assert torch.allclose(apart[0], apart[1], atol=1e-4)
+    assert not torch.allclose(joint[0], joint[1], atol=1e-3)
+    plain = nets_for_scale(preset("default", d_norm="none"), 0)[1]
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    with pytest.raises(BadOption, match="d_norm"):
+        preset("default", d_norm="layer")
 
 
 def test_schedule_options_are_checked():

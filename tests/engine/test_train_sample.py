@@ -102,9 +102,10 @@ def test_impossible_sizes_are_refused(trained, width, height):
         actions.sample(store, model_id, width=width, height=height)
 
 
-def test_interrupted_training_resumes_to_the_same_model(tmp_path, tiny_image):
+@pytest.mark.parametrize("d_norm", ["batch", "none"])
+def test_interrupted_training_resumes_to_the_same_model(tmp_path, tiny_image, d_norm):
     store = ModelStore(tmp_path)
-    config = preset("paper", **{**TINY, "iters": 8})
+    config = preset("paper", **{**TINY, "iters": 8, "d_norm": d_norm})
     # cancel in the middle of the second scale
     calls = []
 

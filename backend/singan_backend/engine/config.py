@@ -33,6 +33,8 @@ class TrainConfig:
     prev_per_d_step: bool = True  # redraw the coarser random chain for every D step (authors)
     g_ema: float = 0.0  # > 0: each scale keeps the moving average of its G's weights
     #                     (decay per iteration) and that average is the trained G
+    d_norm: str = "batch"  # D's batch norm: "batch" scores real and fake apart (the paper),
+    #                        "joint" in one batch, "none" has no batch norm in D
     fixed_z_opt: bool = True  # the paper's fixed z_opt; False redraws it every iteration at
     #                           scale 0 and keeps the last draw, as the authors' code does
     # variants
@@ -68,6 +70,8 @@ class TrainConfig:
         need(0 < self.lr_drop <= 1, f"lr_drop must be in (0, 1] (got {self.lr_drop})")
         need(0 < self.lr_gamma <= 1, f"lr_gamma must be in (0, 1] (got {self.lr_gamma})")
         need(0 <= self.g_ema < 1, f"g_ema must be in [0, 1) (got {self.g_ema})")
+        need(self.d_norm in ("batch", "joint", "none"),
+             f"d_norm must be batch, joint or none (got {self.d_norm!r})")
         need(self.alpha >= 0, f"alpha must be >= 0 (got {self.alpha})")
         return self
 

@@ -24,14 +24,15 @@ def layer_widths(width: int, num_layers: int = 5, min_width: int = 32) -> list[i
     return [width] + [max(width // 2 ** (i + 1), floor) for i in range(num_layers - 2)]
 
 
-def conv_block(in_ch: int, out_ch: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(in_ch, out_ch, 3, 1, 0), nn.BatchNorm2d(out_ch),
+def conv_block(in_ch: int, out_ch: int, norm: bool = True) -> nn.Sequential:
+    norm_layer = nn.BatchNorm2d(out_ch) if norm else nn.Identity()
+    return nn.Sequential(nn.Conv2d(in_ch, out_ch, 3, 1, 0), norm_layer,
                          nn.LeakyReLU(0.2, inplace=True))
 
 
-def _body(widths: list[int], out_ch: int) -> nn.Sequential:
+def _body(widths: list[int], out_ch: int, norm: bool = True) -> nn.Sequential:
     ins = [3] + widths[:-1]
-    blocks = [conv_block(i, o) for i, o in zip(ins, widths)]
+    blocks = [conv_block(i, o, norm) for i, o in zip(ins, widths)]
     return nn.Sequential(*blocks, nn.Conv2d(widths[-1], out_ch, 3, 1, 0))
 
 
@@ -56,7 +57,7 @@ def nets_for_scale(config: TrainConfig, scale: int) -> tuple[Generator, Discrimi
     """Fresh (uninitialised) G and D of a scale, shaped by the training options."""
     width = width_at(scale, config.nfc, config.max_nfc)
     return (Generator(width, config.num_layers, config.min_nfc),
-            Discriminator(width, config.num_layers, config.min_nfc))
+            Discriminator(width, config.num_layers, config.min_nfc, config.d_norm != "none"))
 
 
 def init_weights(module: nn.Module) -> None:
@@ -89,9 +90,9 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """A patch critic: (1, 3, H, W) -> (1, 1, H-10, W-10) scores, receptive field 11 x 11."""
 
-    def __init__(self, width: int, num_layers: int = 5, min_width: int = 32):
+    def __init__(self, width: int, num_layers: int = 5, min_width: int = 32, norm: bool = True):
         super().__init__()
-        self.net = _body(layer_widths(width, num_layers, min_width), 1)
+        self.net = _body(layer_widths(width, num_layers, min_width), 1, norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -97,6 +97,17 @@ def gradient_penalty(discriminator: Discriminator, real: torch.Tensor, fake: tor
     return ((grad.norm(2, dim=1) - 1) ** 2).mean()
 
 
+def critic_scores(discriminator: Discriminator, real: torch.Tensor, fake: torch.Tensor,
+                  joint: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """D's mean score on the real and on the fake image. Scored apart (batch 1), D's batch
+    norm rescales each image on its own and cannot see a global contrast difference; scored
+    jointly, real and fake share the batch statistics."""
+    if joint:
+        scores = discriminator(torch.cat([real, fake]))
+        return scores[0].mean(), scores[1].mean()
+    return discriminator(real).mean(), discriminator(fake).mean()
+
+
 def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
                 prev_transform: Callable[[torch.Tensor], torch.Tensor] | None = None
                 ) -> tuple[Generator, Discriminator, float]:
@@ -135,6 +146,7 @@ def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
 
     average = copy.deepcopy(generator).requires_grad_(False) if cfg.g_ema > 0 else None
     redraw_z_opt = n == 0 and not cfg.fixed_z_opt
+    joint = cfg.d_norm == "joint"
     for it in range(cfg.iters):
         if redraw_z_opt:  # the authors' code: a new z_opt every iteration, the last one kept
             model.z_rec = random_noise(model, 0, size, gen)[:, :1].clone()
@@ -153,7 +165,8 @@ def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
             with torch.no_grad():  # D's step needs no graph through G
                 fake = generator(z_in, prev)
             opt_d.zero_grad(set_to_none=True)
-            loss_d = (discriminator(fake).mean() - discriminator(real).mean()
+            real_score, fake_score = critic_scores(discriminator, real, fake, joint)
+            loss_d = (fake_score - real_score
                       + cfg.gp_weight * gradient_penalty(discriminator, real, fake, gen))
             loss_d.backward()
             opt_d.step()
@@ -162,7 +175,11 @@ def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
         discriminator.requires_grad_(False)  # no weight gradients for D in G's step
         for _ in range(cfg.g_steps):
             opt_g.zero_grad(set_to_none=True)
-            loss_g = -discriminator(generator(z_in, prev)).mean()
+            fake = generator(z_in, prev)
+            if joint:
+                loss_g = -critic_scores(discriminator, real, fake, joint)[1]
+            else:
+                loss_g = -discriminator(fake).mean()
             if cfg.alpha > 0:
                 loss_g = loss_g + cfg.alpha * F.mse_loss(generator(rec_in, rec_prev), real)
             loss_g.backward()
