@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from common import OUT, SHARED, as_saved, as_uint8, load_quality
 from PIL import Image
+from train_speed import parse_overrides
 
 from singan_backend import actions
 from singan_backend.cli import save_animation
@@ -60,7 +61,8 @@ class Bench:
         return result
 
     def config(self, **overrides):
-        options = {"max_size": self.args.max_size, "iters": self.args.iters, **overrides}
+        options = {"max_size": self.args.max_size, "iters": self.args.iters,
+                   **parse_overrides(self.args.set), **overrides}
         return preset(self.args.preset, **options)
 
     def progress(self):
@@ -233,6 +235,8 @@ def main() -> int:
     parser.add_argument("--preset", default="default")
     parser.add_argument("--max-size", type=int, default=250, help="longest side trained, px")
     parser.add_argument("--iters", type=int, help="iterations per scale (default: the preset's)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="OPTION=VALUE",
+                        help="override any training option, e.g. lr=0.0005")
     parser.add_argument("--only", default=",".join(TASKS), help=f"some of {','.join(TASKS)}")
     parser.add_argument("--reuse", action="store_true", help="keep complete earlier models")
     parser.add_argument("--threads", type=int, default=1,
