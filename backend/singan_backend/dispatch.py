@@ -62,10 +62,9 @@ def train_config(body: dict, task_defaults: dict | None = None):
     """The request's preset with its options; `task_defaults` fill the ones it left unset."""
     kinds = {"scale_factor": float, "lr": float, "alpha": float}
     overrides = {k: field(body, k, kinds.get(k, int)) for k in TRAIN_OPTIONS}
-    if task_defaults is None and field(body, "for_animation", bool, False):
-        task_defaults = ANIMATION_DEFAULTS
-    given = {k: v for k, v in overrides.items() if v is not None}
-    return preset(field(body, "preset", str, "default"), **{**(task_defaults or {}), **given})
+    if field(body, "for_animation", bool, False):
+        task_defaults = {**ANIMATION_DEFAULTS, **(task_defaults or {})}
+    return preset(field(body, "preset", str, "default"), task_defaults, **overrides)
 
 
 def run(store: ModelStore, msg_type: str, body: dict, images: Images | None = None, *,

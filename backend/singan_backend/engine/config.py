@@ -94,15 +94,15 @@ PRESETS: dict[str, TrainConfig] = {
 }
 
 
-def preset(name: str = "default", **overrides) -> TrainConfig:
-    """The named preset with any option replaced; None values keep the preset's."""
+def preset(name: str = "default", defaults: dict | None = None, **overrides) -> TrainConfig:
+    """The named preset with options replaced: each option takes its value from `overrides`
+    unless that is None (or absent), else from `defaults` (a task's own settings, such as
+    SR's min_size 18), else the preset's."""
     if name not in PRESETS:
         raise BadOption(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
     known = {f.name for f in fields(TrainConfig)}
-    unknown = set(overrides) - known
+    unknown = (set(overrides) | set(defaults or {})) - known
     if unknown:
         raise BadOption(f"unknown training option(s): {', '.join(sorted(unknown))}")
-    changes = {k: v for k, v in overrides.items() if v is not None or k == "seed"}
-    if "seed" in overrides and overrides["seed"] is None:
-        changes.pop("seed")
-    return replace(PRESETS[name], **changes).validate()
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return replace(PRESETS[name], **{**(defaults or {}), **given}).validate()

@@ -33,7 +33,7 @@ def sr_steps(factor: float) -> tuple[int, float]:
 def sr_preset(name: str = "default", **overrides) -> TrainConfig:
     """The named preset for SR training: SR_DEFAULTS wherever `overrides` leaves an option
     unset (absent or None), so an explicit --min-size 25 stays 25."""
-    return preset(name, **{**SR_DEFAULTS, **{k: v for k, v in overrides.items() if v is not None}})
+    return preset(name, SR_DEFAULTS, **overrides)
 
 
 def sr_config(config: TrainConfig, factor: float) -> TrainConfig:
