@@ -12,9 +12,11 @@ scale (64 x 48 for --max-size 64): patch SWD (lower is better), diversity, copy 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 from common import OUT, machine, mean_spread, quality, save_json, shared_image, table
+from PIL import Image
 from train_speed import add_common_arguments, parse_overrides, train_timed
 
 from singan_backend import actions
@@ -27,6 +29,8 @@ def main() -> None:
     add_common_arguments(parser)
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--seeds", type=int, default=1, help="training runs per preset")
+    parser.add_argument("--sheet", help="write the first run's real image and first 11 "
+                        "samples, enlarged 3x, to this PNG (docs/default-samples-64.png)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -36,6 +40,9 @@ def main() -> None:
     for name in args.presets:
         for seed in range(args.seed, args.seed + args.seeds):
             row = score_run(store, args, name, seed, overrides)
+            folder = row.pop("folder")
+            if args.sheet and not rows:
+                samples_sheet(folder).save(args.sheet)
             rows.append(row)
             print(table([row], list(row)), flush=True)
     print(f"\n# quality on {args.image}, max_size {args.max_size}, {machine()}")
@@ -64,7 +71,21 @@ def score_run(store: ModelStore, args, name: str, seed: int, overrides: dict) ->
         paths.append(folder / f"{i:03d}.png")
         save_image(paths[-1], sample)
     row.update(quality(real, paths))
+    row["folder"] = folder
     return row
+
+
+def samples_sheet(folder: Path, columns: int = 6, rows: int = 2, zoom: int = 3,
+                  pad: int = 4) -> Image.Image:
+    """real.png then the first samples of a run folder, enlarged, on a white grid."""
+    paths = [folder / "real.png", *sorted(folder.glob("[0-9][0-9][0-9].png"))]
+    tiles = [Image.open(p).convert("RGB") for p in paths[:columns * rows]]
+    w, h = tiles[0].width * zoom, tiles[0].height * zoom
+    sheet = Image.new("RGB", (columns * (w + pad) - pad, rows * (h + pad) - pad), "white")
+    for i, tile in enumerate(tiles):
+        sheet.paste(tile.resize((w, h), Image.Resampling.BICUBIC),
+                    ((i % columns) * (w + pad), (i // columns) * (h + pad)))
+    return sheet
 
 
 def summarise(rows: list[dict]) -> list[dict]:

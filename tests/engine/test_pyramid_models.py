@@ -93,12 +93,16 @@ def test_joint_critic_sees_a_contrast_difference_that_separate_batches_hide():
     real = torch.rand(1, 3, 25, 34) * 2 - 1
     faded = 0.7 * real
     with torch.no_grad():
-        apart = critic_scores(d, real, faded, joint=False)
-        joint = critic_scores(d, real, faded, joint=True)
+        apart = critic_scores(d, real, faded, together=False)
+        joint = critic_scores(d, real, faded, together=True)
     assert torch.allclose(apart[0], apart[1], atol=1e-4)
     assert not torch.allclose(joint[0], joint[1], atol=1e-3)
     plain = nets_for_scale(preset("default", d_norm="none"), 0)[1]
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    with torch.no_grad():  # so scoring in one batch (the faster) changes nothing without it
+        one_batch = critic_scores(plain, real, faded, together=True)
+        apart = critic_scores(plain, real, faded, together=False)
+    assert torch.allclose(torch.stack(one_batch), torch.stack(apart), atol=1e-5)
     with pytest.raises(BadOption, match="d_norm"):
         preset("default", d_norm="layer")
 
