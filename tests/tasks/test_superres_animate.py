@@ -15,6 +15,7 @@ def test_sr_steps_follow_the_paper():
     assert superres.sr_steps(2)[0] == 3 and superres.sr_steps(1.05)[0] == 1
     config = superres.sr_config(superres.sr_preset("quick"), 4)
     assert (config.min_size, config.alpha, config.iters) == (18, 100, preset("quick").iters)
+    assert config.rec_per_g_step and not preset("quick").rec_per_g_step
     assert config.scale_factor == pytest.approx(1 / step)
     assert superres.sr_config(preset("quick"), 1.01).scale_factor == superres.MAX_SCALE_FACTOR
 
