@@ -27,8 +27,8 @@ def time_scales(iters: int, channels_last: bool) -> list[float]:
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     make_nets = engine_train._nets_for_scale
 
-    def nets(m, n):
-        g, d = make_nets(m, n)
+    def nets(m, n, attempt=0):
+        g, d = make_nets(m, n, attempt)
         return g.to(memory_format=fmt), d.to(memory_format=fmt)
 
     engine_train._nets_for_scale = nets

@@ -12,6 +12,7 @@ scale (64 x 48 for --max-size 64): patch SWD (lower is better), diversity, copy 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import torch
@@ -19,7 +20,7 @@ from common import OUT, machine, mean_spread, quality, save_json, shared_image, 
 from PIL import Image
 from train_speed import add_common_arguments, parse_overrides, train_timed
 
-from singan_backend import actions
+from singan_backend import actions, cpu_policy
 from singan_backend.images import save_image
 from singan_backend.store import ModelStore
 
@@ -34,6 +35,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    else:  # as the CLI and the backend: threads follow the load of the other programs
+        cpu_policy.enable()
     overrides = parse_overrides(args.set)
     store = ModelStore(OUT / "models")
     rows = []
@@ -56,9 +59,14 @@ def main() -> None:
 
 def score_run(store: ModelStore, args, name: str, seed: int, overrides: dict) -> dict:
     """Train one preset with one seed, draw the samples, score them against the real."""
+    cpu_start = time.process_time()
     model_id, row = train_timed(store, shared_image(args.image), name, args.max_size,
                                 args.iters, seed, args.device, overrides)
+    # CPU time of every thread: on a machine shared with other jobs it moves less than the
+    # wall time (with one thread it is about the idle machine's one-thread wall time)
+    row["cpu (s)"] = round(time.process_time() - cpu_start, 1)
     row["seed"] = seed
+    row["retries"] = len(store.manifest(model_id).get("collapses", []))
     tag = "-".join([name, *(f"{k}{v}" for k, v in overrides.items()), f"seed{seed}"])
     folder = OUT / f"quality-{tag}-{args.max_size}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -66,8 +74,10 @@ def score_run(store: ModelStore, args, name: str, seed: int, overrides: dict) ->
     model = actions.load(store, model_id, args.device)
     save_image(real, (model.reals[-1][0].permute(1, 2, 0).cpu().numpy() + 1) / 2)
     paths = []
+    # lift=False: the model's own samples at its own size, scored against its training image
+    # (with the lift they would take the source's size, which the real.png here does not)
     for i, sample in enumerate(actions.sample(store, model_id, n=args.samples, seed=1000,
-                                              device=args.device)):
+                                              lift=False, device=args.device)):
         paths.append(folder / f"{i:03d}.png")
         save_image(paths[-1], sample)
     row.update(quality(real, paths))

@@ -15,17 +15,28 @@ The paper's tasks (every one also takes device=, on_progress=, should_stop=):
     inject(store, model_id, task, reference, mask=None, *, n=1, ...) -> list[Injected]
         (the three above with n results; result i uses seed + i)
     train_sr(store, image, factor, *, config=None, name="upscale") -> model_id
-    upscale(store, image, factor, *, model_id=None, config=None, seed=None) -> image
-        (trains an SR model on `image` first unless model_id names one)
-    animate(store, model_id, *, frames=100, start_scale=0, beta=0.9, seed=None,
-            loop=True) -> list of frames
+    upscale(store, image, factor, *, model_id=None, config=None, seed=None, method=None) -> image
+        (method "patch", the default: internal-patch SR, no training; "singan": the paper's,
+        training an SR model on `image` first unless model_id names one)
+    animate(store, model_id, *, frames, start_scale, beta, seed=None, loop=True,
+            lift=False) -> list of frames (defaults and ranges: the protocol's animate)
+    instant(image, *, n=1, width=None, height=None, seed=None) -> list of images
+        (patch synthesis from the image alone, no model: issue 13's instant variations)
 
 start_scale=None picks the task's default (engine.inject.default_start_scale). Results have
 the reference's size; outside the blurred, dilated mask they equal it bit for bit.
+
+Sizes are the source's pixels (issue 13). `train` keeps the training image at its own size
+(up to MAX_SOURCE_SIDE) beside the pyramid. Where that source is larger than the model's
+finest scale, sample/harmonize/edit/paint (lift=True, the default) run the model at its own
+scale and lift the result with engine.patch.lift to the requested size, so objects keep
+their size in the source and get its sharp detail. lift=False, and every model trained
+before sources were kept, give the model-scale results of before.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from dataclasses import dataclass, replace
@@ -35,11 +46,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from singan_protocol.fields import specs
+from singan_protocol.messages import Animate, Harmonize, Instant
+
 from .device import pick_device
 from .engine import animate as animate_engine
 from .engine import inject as inject_engine
-from .engine import superres
-from .engine.config import TrainConfig
+from .engine import patch, patch_sr, superres
+from .engine.config import PRESETS, TrainConfig
 from .engine.progress import ProgressFn, StopFn, Tracker
 from .engine.pyramid import resize
 from .engine.quantize import image_centres
@@ -53,6 +67,16 @@ from .images import check_image_array, to_array, to_tensor
 from .store import ModelStore
 
 DeviceLike = str | torch.device | None
+
+
+def check_option(request: type, name: str, value) -> None:
+    """The protocol's range for a request's field (messages.py declares it): the CLI and the
+    server checked it already, a Python caller may not have."""
+    problem = specs(request)[name].problem(value)
+    if problem:
+        raise BadOption(problem)
+MAX_SOURCE_SIDE = 8192  # px: the longest side of the source kept for the lift
+log = logging.getLogger(__name__)
 
 
 def as_device(device: DeviceLike) -> torch.device:
@@ -77,12 +101,14 @@ def train(store: ModelStore, image: np.ndarray | None, *, name: str = "model",
             raise BadOption(f"model {model_id} is already fully trained: nothing to resume")
     else:
         image = check_image_array(image, "training image")
-        config = (config or TrainConfig()).validate()
+        config = (config or PRESETS["default"]).validate()  # the preset every entry point names
         if config.seed is None:
             config = replace(config, seed=secrets.randbelow(2**31))
-        model = new_model(to_tensor(image), config, device)
-        source = {"name": source_name or name, "width": image.shape[1], "height": image.shape[0]}
+        image = to_tensor(image)
+        model = new_model(image, config, device)
+        source = {"name": source_name or name, "width": image.shape[-1], "height": image.shape[-2]}
         model_id = store.create(name, model, source, kind=kind, meta=meta)
+        store.save_source(model_id, kept_source(image))
     tracker = Tracker("train", on_progress, should_stop)
     train_model(model, tracker, on_scale_done=lambda m: store.save_scale(model_id, m))
     return model_id
@@ -101,6 +127,70 @@ def load(store: ModelStore, model_ref: str, device: DeviceLike = None) -> SinGAN
     return model
 
 
+def kept_source(image: torch.Tensor) -> torch.Tensor:
+    """The training image (1, 3, H, W) as the model folder keeps it: its own size, or shrunk
+    to MAX_SOURCE_SIDE on its longest side."""
+    h, w = image.shape[-2:]
+    if max(h, w) <= MAX_SOURCE_SIDE:
+        return image
+    s = MAX_SOURCE_SIDE / max(h, w)
+    size = (max(1, round(h * s)), max(1, round(w * s)))
+    log.warning("the training image is %d x %d px: its copy kept for results at full "
+                "resolution is shrunk to %d x %d px (at most %d px a side)", w, h, size[1],
+                size[0], MAX_SOURCE_SIDE)
+    return resize(image, size).clamp(-1, 1)
+
+
+def lift_source(store: ModelStore, model_id: str, model: SinGAN) -> torch.Tensor | None:
+    """The model's kept source (1, 3, H, W) when it is larger than the finest scale; None
+    when there is nothing to lift from (no larger source, or a model from before)."""
+    source = store.load_source(store.resolve(model_id))
+    if source is None:
+        return None
+    top_h, top_w = model.pyramid.sizes[model.num_scales - 1]
+    if source.shape[-2] <= top_h and source.shape[-1] <= top_w:
+        return None
+    return source
+
+
+def result_size(base: tuple[int, int], height: int | None = None, width: int | None = None,
+                scale_v: float | None = None, scale_h: float | None = None) -> tuple[int, int]:
+    """(H, W) of a result in the source's pixels: height/width (one alone keeps the aspect),
+    else scale_v/scale_h times the source's size, else the source's size."""
+    base_h, base_w = base
+    for name, value in (("height", height), ("width", width)):
+        if value is not None and not 1 <= value <= MAX_SIDE:
+            raise BadOption(f"{name} must be between 1 and {MAX_SIDE} px (got {value})")
+    for name, value in (("scale-v", scale_v), ("scale-h", scale_h)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise BadOption(f"{name} must be a number > 0 (got {value})")
+    if height is not None or width is not None:
+        h = height or max(1, round(base_h * width / base_w))
+        w = width or max(1, round(base_w * height / base_h))
+    else:
+        h = max(1, round(base_h * (scale_v or 1.0)))
+        w = max(1, round(base_w * (scale_h or 1.0)))
+    if max(h, w) > MAX_SIDE:
+        raise BadOption(f"the result would be {w} x {h} px: keep both sides within {MAX_SIDE} "
+                        f"px (the source is {base_w} x {base_h})")
+    return h, w
+
+
+def model_scale(size: tuple[int, int], source: torch.Tensor, model: SinGAN) -> tuple[int, int]:
+    """`size` in source pixels as (H, W) at the model's finest scale."""
+    top_h, top_w = model.pyramid.sizes[model.num_scales - 1]
+    return (max(1, round(size[0] * top_h / source.shape[-2])),
+            max(1, round(size[1] * top_w / source.shape[-1])))
+
+
+def lifted(results: list[torch.Tensor], source: torch.Tensor, size: tuple[int, int],
+           seed: int, tracker: Tracker) -> list[np.ndarray]:
+    """Each model-scale result lifted to `size` from `source`'s patches; result i uses
+    seed + i, as its noise did."""
+    return [to_array(patch.lift(r, source, size, seed=seed + i, tracker=tracker))
+            for i, r in enumerate(results)]
+
+
 @lru_cache(maxsize=4)
 def _load_cached(root: str, model_id: str, device: str, mtime_ns: int) -> SinGAN:
     return ModelStore(root).load(model_id, torch.device(device))
@@ -109,15 +199,28 @@ def _load_cached(root: str, model_id: str, device: str, mtime_ns: int) -> SinGAN
 def sample(store: ModelStore, model_id: str, *, n: int = 1, width: int | None = None,
            height: int | None = None, scale_h: float | None = None,
            scale_v: float | None = None, start_scale: int = 0, seed: int | None = None,
-           device: DeviceLike = None, on_progress: ProgressFn | None = None,
+           lift: bool = True, device: DeviceLike = None, on_progress: ProgressFn | None = None,
            should_stop: StopFn | None = None) -> list[np.ndarray]:
-    """n random samples at any size (pixels, or scale factors of the training size)."""
+    """n random samples at any size (pixels, or scale factors of the training size).
+
+    With a kept source larger than the model (and `lift`), sizes are the source's pixels
+    (default: the source's size): the model samples at its scale and each sample is lifted.
+    Else sizes are the model's pixels (default: its finest scale), as before.
+    """
     if not 1 <= n <= 1000:
         raise BadOption(f"the number of samples must be between 1 and 1000 (got {n})")
     model = load(store, model_id, device)
-    sizes = sample_sizes(model, height, width, scale_v, scale_h)
+    source = lift_source(store, model_id, model) if lift else None
     tracker = Tracker("sample", on_progress, should_stop)
-    return [to_array(t) for t in sample_model(model, n, sizes, start_scale, seed, tracker)]
+    if source is None:
+        sizes = sample_sizes(model, height, width, scale_v, scale_h)
+        return [to_array(t) for t in sample_model(model, n, sizes, start_scale, seed, tracker)]
+    size = result_size(tuple(source.shape[-2:]), height, width, scale_v, scale_h)
+    work_h, work_w = model_scale(size, source, model)
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    samples = sample_model(model, n, sample_sizes(model, work_h, work_w), start_scale, seed,
+                           tracker)
+    return lifted(samples, source, size, seed, tracker)
 
 
 # -- the paper's tasks ---------------------------------------------------------------------
@@ -156,7 +259,7 @@ def mask_array(mask: np.ndarray | None, size: tuple[int, int], what: str = "mask
 def inject(store: ModelStore, model_id: str, task: str, reference: np.ndarray,
            mask: np.ndarray | None = None, *, n: int = 1, start_scale: int | None = None,
            seed: int | None = None, quantize: bool = False, refine: bool = False,
-           device: DeviceLike = None, on_progress: ProgressFn | None = None,
+           lift: bool = True, device: DeviceLike = None, on_progress: ProgressFn | None = None,
            should_stop: StopFn | None = None) -> list[Injected]:
     """n results of injecting `reference` (task "harmonize", "edit" or "paint").
 
@@ -164,12 +267,13 @@ def inject(store: ModelStore, model_id: str, task: str, reference: np.ndarray,
     radius 7 / 20 px, blur sigma 5 px at 250 px, scaled with the model's size). paint:
     `quantize` snaps the painting to the training image's 5 k-means colours; `refine`
     (implies quantize) first retrains the injection scale on quantised inputs, as the
-    authors do (slower, cleaner).
+    authors do (slower, cleaner). With `lift` and a reference larger than the model's
+    working size, the result is lifted to the reference's size (injection_lift_source says
+    from which patches) before the mask blend, which stays at the reference's size.
     """
     if task not in ("harmonize", "edit", "paint"):
         raise BadOption(f"unknown injection task {task!r}: harmonize, edit or paint")
-    if not 1 <= n <= 100:
-        raise BadOption(f"the number of results must be between 1 and 100 (got {n})")
+    check_option(Harmonize, "n", n)
     if (quantize or refine) and task != "paint":
         raise BadOption("quantize and refine are options of paint-to-image only")
     reference = check_image_array(reference, {"paint": "painting", "edit": "edited image"}
@@ -192,46 +296,102 @@ def inject(store: ModelStore, model_id: str, task: str, reference: np.ndarray,
         if refine:
             model = inject_engine.refine(model, start_scale, centres, tracker)
     prev = inject_engine.injected_input(ref, sizes, start_scale, centres)
-    generated = [to_array(resize(g, (h, w)).clamp(-1, 1)) for g in
-                 inject_engine.inject(model, prev, start_scale, sizes, n, seed, tracker)]
+    lift_from = (injection_lift_source(store, model_id, model, task, ref, sizes[-1])
+                 if lift else None)
+    if lift_from is not None and seed is None:
+        seed = secrets.randbelow(2**31)  # the lift of result i uses seed + i as its noise does
+    results = inject_engine.inject(model, prev, start_scale, sizes, n, seed, tracker)
     if mask is None:
+        generated = (lifted(results, lift_from, (h, w), seed, tracker) if lift_from is not None
+                     else [to_array(resize(g, (h, w)).clamp(-1, 1)) for g in results])
         return [Injected(g, g, start_scale) for g in generated]
     radius, sigma = inject_engine.mask_params(task, sizes[-1])
     m = inject_engine.soft_mask(torch.from_numpy(mask)[None, None], sizes[-1], radius,
                                 sigma)[0, 0, :, :, None].cpu()
+    if lift_from is None:
+        generated = [to_array(resize(g, (h, w)).clamp(-1, 1)) for g in results]
+    elif task == "harmonize":  # only the blend is returned: lift just where the mask reaches
+        generated = [to_array(lift_inside(g, lift_from, m[..., 0], seed + i, tracker))
+                     for i, g in enumerate(results)]
+    else:  # edit also returns the whole unmasked picture
+        generated = lifted(results, lift_from, (h, w), seed, tracker)
     base = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
     return [Injected(inject_engine.blend(base, torch.from_numpy(g), m).numpy(), g, start_scale)
             for g in generated]
 
 
+def injection_lift_source(store: ModelStore, model_id: str, model: SinGAN, task: str,
+                          reference: torch.Tensor, work_size: tuple[int, int]
+                          ) -> torch.Tensor | None:
+    """The patches an injection result is lifted from, or None when there is nothing to lift
+    (the reference is no larger than the working size, or the model kept no source).
+
+    harmonize: the composite itself. Its background is the training image, and it holds the
+    pasted object at full resolution, so the object's fine detail comes from its own sharp
+    patches (or the background's where harmonisation changed it); lifted from the training
+    image alone, the object would be rebuilt from background patches. edit and paint: the
+    model's source, like a sample: the result must look like the training image.
+    """
+    h, w = reference.shape[-2:]
+    if h <= work_size[0] and w <= work_size[1]:
+        return None
+    if task == "harmonize":
+        has_source = store.source_size(store.resolve(model_id)) is not None
+        return reference.detach().float().cpu() if has_source else None
+    return lift_source(store, model_id, model)
+
+
+LIFT_MARGIN = 16  # px at full size around the soft mask's reach: context for the lift's patches
+
+
+def lift_inside(result: torch.Tensor, source: torch.Tensor, m: torch.Tensor, seed: int,
+                tracker: Tracker) -> torch.Tensor:
+    """`result` (1, 3, h, w) at the size of the soft mask `m` (H, W): resized, and lifted from
+    `source` inside the box where m > 0 (plus a margin), the only pixels the blend takes, so
+    a small paste on a large canvas costs a small lift."""
+    size = tuple(m.shape)
+    up = resize(result.detach().float().cpu(), size).clamp(-1, 1)
+    rows, cols = torch.nonzero(m.amax(dim=1) > 0)[:, 0], torch.nonzero(m.amax(dim=0) > 0)[:, 0]
+    r0, r1 = max(0, int(rows[0]) - LIFT_MARGIN), min(size[0], int(rows[-1]) + 1 + LIFT_MARGIN)
+    c0, c1 = max(0, int(cols[0]) - LIFT_MARGIN), min(size[1], int(cols[-1]) + 1 + LIFT_MARGIN)
+    box = (r1 - r0, c1 - c0)
+    small = (max(1, round(box[0] * result.shape[-2] / size[0])),
+             max(1, round(box[1] * result.shape[-1] / size[1])))
+    # the box at the model's scale, taken from the resized result so that it lines up exactly
+    crop = resize(up[..., r0:r1, c0:c1], small).clamp(-1, 1)
+    up = up.clone()
+    up[..., r0:r1, c0:c1] = patch.lift(crop, source, box, seed=seed, tracker=tracker)
+    return up
+
+
 def harmonize(store: ModelStore, model_id: str, composite: np.ndarray, mask: np.ndarray, *,
-              start_scale: int | None = None, seed: int | None = None,
+              start_scale: int | None = None, seed: int | None = None, lift: bool = True,
               device: DeviceLike = None, on_progress: ProgressFn | None = None,
               should_stop: StopFn | None = None) -> np.ndarray:
     """The pasted region of `composite` (white in `mask`) redrawn in the model's style."""
     return inject(store, model_id, "harmonize", composite, mask, start_scale=start_scale,
-                  seed=seed, device=device, on_progress=on_progress,
+                  seed=seed, lift=lift, device=device, on_progress=on_progress,
                   should_stop=should_stop)[0].image
 
 
 def edit(store: ModelStore, model_id: str, edited: np.ndarray, mask: np.ndarray, *,
-         start_scale: int | None = None, seed: int | None = None, device: DeviceLike = None,
-         on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
-         ) -> tuple[np.ndarray, np.ndarray]:
+         start_scale: int | None = None, seed: int | None = None, lift: bool = True,
+         device: DeviceLike = None, on_progress: ProgressFn | None = None,
+         should_stop: StopFn | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(blended, unmasked): a rough edit of the training image made seamless."""
     result = inject(store, model_id, "edit", edited, mask, start_scale=start_scale, seed=seed,
-                    device=device, on_progress=on_progress, should_stop=should_stop)[0]
+                    lift=lift, device=device, on_progress=on_progress, should_stop=should_stop)[0]
     return result.image, result.unmasked
 
 
 def paint(store: ModelStore, model_id: str, painting: np.ndarray, *,
           start_scale: int | None = None, quantize: bool = False, refine: bool = False,
-          seed: int | None = None, device: DeviceLike = None,
+          seed: int | None = None, lift: bool = True, device: DeviceLike = None,
           on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
           ) -> np.ndarray:
     """A clip-art painting turned into an image with the model's textures."""
     return inject(store, model_id, "paint", painting, start_scale=start_scale,
-                  quantize=quantize, refine=refine, seed=seed, device=device,
+                  quantize=quantize, refine=refine, seed=seed, lift=lift, device=device,
                   on_progress=on_progress, should_stop=should_stop)[0].image
 
 
@@ -263,12 +423,19 @@ def train_sr(store: ModelStore, image: np.ndarray, factor: float, *,
 
 def upscale(store: ModelStore, image: np.ndarray, factor: float, *,
             model_id: str | None = None, config: TrainConfig | None = None,
-            seed: int | None = None, device: DeviceLike = None,
+            seed: int | None = None, method: str | None = None, device: DeviceLike = None,
             on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
             ) -> np.ndarray:
-    """`image` upscaled by `factor` to exactly round(F * H) x round(F * W) px."""
+    """`image` upscaled by `factor` to exactly round(F * H) x round(F * W) px.
+
+    method "patch" (the default without a model): internal-patch SR, no training, no noise;
+    "singan" (the default with a model_id): the paper's SR model, trained first if need be."""
     image = check_image_array(image, "image to upscale")
     factor = check_factor(image, factor)
+    if superres.pick_method(method, model_id) == "patch":
+        tracker = Tracker("upscale", on_progress, should_stop)
+        size = superres.output_size(image.shape[0], image.shape[1], factor)
+        return to_array(patch_sr.upscale(to_tensor(image), size, tracker=tracker))
     if model_id is None:
         model_id = train_sr(store, image, factor, config=config, device=device,
                             on_progress=on_progress, should_stop=should_stop)
@@ -282,16 +449,50 @@ def upscale(store: ModelStore, image: np.ndarray, factor: float, *,
                                      tracker))
 
 
-def animate(store: ModelStore, model_id: str, *, frames: int = 100, start_scale: int = 0,
-            beta: float = 0.9, seed: int | None = None, loop: bool = True,
-            device: DeviceLike = None, on_progress: ProgressFn | None = None,
+ANIMATE = specs(Animate)  # the animate request's fields: defaults and ranges
+
+
+def animate(store: ModelStore, model_id: str, *, frames: int = ANIMATE["frames"].default,
+            start_scale: int = ANIMATE["start_scale"].default,
+            beta: float = ANIMATE["beta"].default, seed: int | None = None, loop: bool = True,
+            lift: bool = False, device: DeviceLike = None,
+            on_progress: ProgressFn | None = None,
             should_stop: StopFn | None = None) -> list[np.ndarray]:
-    """Frames of a looping animation (best from a model trained with --for-animation)."""
-    if not 1 <= frames <= 1000:
-        raise BadOption(f"the number of frames must be between 1 and 1000 (got {frames})")
-    if not 0 <= beta <= 1:
-        raise BadOption(f"beta must be between 0 and 1; the paper uses 0.8 to 0.95 (got {beta})")
+    """Frames of a looping animation (best from a model trained with --for-animation).
+
+    `lift` (off by default: it costs a lift per frame) makes every frame the source's size,
+    lifted with one seed for all frames, so that still parts pick the same patches."""
+    check_option(Animate, "frames", frames)
+    check_option(Animate, "beta", beta)
     model = load(store, model_id, device)
+    source = lift_source(store, model_id, model) if lift else None
     tracker = Tracker("animate", on_progress, should_stop)
-    return [to_array(f) for f in animate_engine.animate(model, frames, start_scale, beta, seed,
-                                                        tracker, loop=loop)]
+    if source is not None and seed is None:
+        seed = secrets.randbelow(2**31)
+    walk = animate_engine.animate(model, frames, start_scale, beta, seed, tracker, loop=loop)
+    if source is None:
+        return [to_array(f) for f in walk]
+    size = tuple(source.shape[-2:])
+    return [to_array(patch.lift(f, source, size, seed=seed, tracker=tracker)) for f in walk]
+
+
+def instant(image: np.ndarray, *, n: int = 1, width: int | None = None,
+            height: int | None = None, seed: int | None = None, device: DeviceLike = None,
+            on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
+            ) -> list[np.ndarray]:
+    """n new pictures made of `image`'s own patches, with no model (GPNN's random sampling);
+    width/height in px (one alone keeps the aspect; default: the image's size); result i
+    uses seed + i. `device` is accepted like every action's and unused: the patch engine
+    runs on the CPU."""
+    check_option(Instant, "n", n)
+    image = check_image_array(image, "image")
+    size = result_size(image.shape[:2], height, width)
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    source = to_tensor(image)
+    tracker = Tracker("instant", on_progress, should_stop)
+    out = []
+    for i in range(n):
+        tracker.step(0, 1, i, n, i, n, stage=f"variation {i + 1}/{n}")
+        out.append(to_array(patch.instant(source, size, seed=seed + i, tracker=tracker)))
+    tracker.step(0, 1, n, n, n, n, force=True, stage="done")
+    return out

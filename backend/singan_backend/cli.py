@@ -15,8 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dispatch
-from .engine.config import PRESETS
+from singan_protocol.fields import Spec, specs
+from singan_protocol.messages import Animate, Generate, Harmonize, Instant, Paint, Train, Upscale
+
+from . import cpu_policy, dispatch
+from .engine import superres
 from .engine.inject import DEFAULT_START_SCALE
 from .errors import BadOption, Cancelled, SinGANError
 from .images import load_image, load_mask, save_image
@@ -70,11 +73,41 @@ def execute(args, msg_type: str, body: dict, images=()) -> tuple[dict, list]:
         bar.close()
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {value}")
-    return value
+def checked(spec: Spec):
+    """An argparse type: the field's type, refused outside the protocol's range for it."""
+    def parse(text: str):
+        value = spec.type(text)
+        problem = spec.problem(value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+    parse.__name__ = spec.type.__name__  # argparse's "invalid int value: 'x'"
+    return parse
+
+
+def add_request_options(p: argparse.ArgumentParser, request: type, names: str,
+                        **helps: str) -> None:
+    """--flag-name for each named field of a protocol request: type, default, range, choices
+    and help come from the request's own declaration (singan_protocol/fields.py), so that the
+    CLI accepts what the backend accepts. `helps` replace a field's help where the CLI's
+    wording differs. A bool field that defaults to true becomes --no-flag-name."""
+    for name in names.split():
+        spec = specs(request)[name]
+        flag, text = "--" + name.replace("_", "-"), helps.get(name, spec.help)
+        if spec.type is bool:
+            if spec.default:
+                p.add_argument("--no-" + flag[2:], dest=name, action="store_false", help=text)
+            else:
+                p.add_argument(flag, dest=name, action="store_true", help=text)
+            continue
+        notes = [spec.range_text()] if spec.range_text() else []
+        if spec.default is not None and not spec.required:
+            notes.append(f"default: {spec.default}")
+        if notes:
+            text = f"{text} ({'; '.join(notes)})"
+        p.add_argument(flag, dest=name, type=checked(spec), choices=spec.choices,
+                       required=spec.required, help=text,
+                       default=None if spec.required else spec.default)
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -110,8 +143,16 @@ def write_images(out: Path, images, prefix: str = "") -> list[Path]:
 def cmd_sample(args) -> int:
     body = {"model_id": args.model, "n": args.n, "width": args.width, "height": args.height,
             "scale_h": args.scale_h, "scale_v": args.scale_v, "start_scale": args.start_scale,
-            "seed": args.seed}
+            "seed": args.seed, "lift": args.lift}
     _, images = execute(args, "generate", body)
+    for path in write_images(Path(args.out), images):
+        print(path)
+    return 0
+
+
+def cmd_instant(args) -> int:
+    body = {"n": args.n, "width": args.width, "height": args.height, "seed": args.seed}
+    _, images = execute(args, "instant", body, [load_image(args.image)])
     for path in write_images(Path(args.out), images):
         print(path)
     return 0
@@ -124,12 +165,14 @@ def cmd_models(args) -> int:
         import json
         print(json.dumps(models, indent=1))
         return 0
-    if not models:
+    if not models and not reply.get("damaged"):
         print("no models yet: `singan train IMAGE` or `singan demo` makes one")
     for m in models:
         state = "" if m["complete"] else f"  (unfinished: {m['trained_scales']}/{m['num_scales']})"
         print(f"{m['id']:28} {m['width']}x{m['height']:<5} {m['num_scales']:>2} scales  "
               f"{m['preset']:8} {m['created']}{state}")
+    for d in reply.get("damaged", []):  # listed so that `singan delete ID` can remove them
+        print(f"{d['id']:28} damaged: {d['problem']}")
     return 0
 
 
@@ -148,16 +191,20 @@ def cmd_demo(args) -> int:
     save_image(out / "source.png", source)
     print(f"training the quick preset on a generated {source.shape[1]} x {source.shape[0]} "
           f"picture ({out / 'source.png'})", file=sys.stderr)
+    # 96 px (not quick's 192) keeps the demo at a couple of minutes on a laptop CPU
     reply, _ = execute(args, "train", {"name": "demo", "preset": "quick", "seed": args.seed,
-                                       "iters": args.iters, "source_name": "demo (generated)"},
+                                       "iters": args.iters, "max_size": 96,
+                                       "source_name": "demo (generated)"},
                        [source])
     model_id = reply["model_id"]
     h, w = reply["model"]["finest_height"], reply["model"]["finest_width"]
     rows = [("source", [source])]
     for label, width, height in (("training size", w, h), ("twice as wide", 2 * w, h),
                                  ("1.5x larger", round(1.5 * w), round(1.5 * h))):
+        # at the model's own scale (no lift), the sizes and pictures the README shows
         _, images = execute(args, "generate", {"model_id": model_id, "n": 3, "width": width,
-                                               "height": height, "seed": args.seed})
+                                               "height": height, "seed": args.seed,
+                                               "lift": False})
         write_images(out, images, prefix=f"{width}x{height}_")
         rows.append((f"{label}: {width} x {height}", images))
     sheet = out / "contact_sheet.png"
@@ -192,7 +239,7 @@ def save_results(out: Path, images) -> None:
 
 def injection_body(args, **extra) -> dict:
     return {"model_id": args.model, "start_scale": args.start_scale, "seed": args.seed,
-            "n": getattr(args, "n", 1), **extra}
+            "n": getattr(args, "n", 1), "lift": args.lift, **extra}
 
 
 def cmd_harmonize(args) -> int:
@@ -230,11 +277,11 @@ def cmd_paint(args) -> int:
 
 def cmd_upscale(args) -> int:
     body = {"factor": args.factor, "model_id": args.model, "seed": args.seed,
-            "preset": args.preset, "max_size": args.max_size, "min_size": args.min_size,
-            "iters": args.iters, "name": "sr-" + Path(args.image).stem,
-            "source_name": Path(args.image).name}
+            "method": args.method, "preset": args.preset, "max_size": args.max_size,
+            "min_size": args.min_size, "iters": args.iters,
+            "name": "sr-" + Path(args.image).stem, "source_name": Path(args.image).name}
     reply, images = execute(args, "upscale", body, [load_image(args.image)])
-    if args.model is None:
+    if args.model is None and reply.get("model_id"):
         print(f"trained super-resolution model {reply['model_id']}: pass --model "
               f"{reply['model_id']} to upscale this image again without training",
               file=sys.stderr)
@@ -268,7 +315,7 @@ def cmd_animate(args) -> int:
                         f"(got {out.name})")
     body = {"model_id": args.model, "frames": args.frames, "fps": args.fps,
             "start_scale": args.start_scale, "beta": args.beta, "seed": args.seed,
-            "loop": not args.no_loop}
+            "loop": args.loop, "lift": args.lift}
     reply, frames = execute(args, "animate", body)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_animation(out, frames, reply.get("fps", args.fps))
@@ -285,9 +332,12 @@ def default_scale(task: str) -> str:
 def add_task_commands(add) -> None:
     def injection(p, start_help: str) -> None:
         p.add_argument("model", help="model id or name (trained on the background image)")
-        p.add_argument("--start-scale", type=int,
-                       help=f"injection scale, 1 .. scales - 1; lower changes more ({start_help})")
-        p.add_argument("--seed", type=int, help="result i uses seed + i (default: random)")
+        add_request_options(
+            p, Harmonize, "start_scale seed lift",
+            start_scale=f"injection scale, 1 .. scales - 1; lower changes more ({start_help})",
+            seed="result i uses seed + i (default: random)",
+            lift="leave the result at the model's scale, resized (no lift to the image's "
+                 "resolution from the source's patches)")
         p.add_argument("--out", required=True, help="result file (PNG)")
 
     p = add("harmonize", cmd_harmonize,
@@ -296,55 +346,56 @@ def add_task_commands(add) -> None:
     p.add_argument("--reference", required=True, help="the naive composite")
     p.add_argument("--mask", help="white where the object was pasted")
     p.add_argument("--paste", help="the pasted layer alone, transparent around the object")
-    p.add_argument("--n", type=positive_int, default=1,
-                   help="how many results (FILE, FILE_1, ...)")
+    add_request_options(p, Harmonize, "n", n="how many results (FILE, FILE_1, ...)")
 
     p = add("edit", cmd_edit, "make a rough edit of the training image seamless; also writes "
                               "FILE_unmasked.png")
     injection(p, default_scale("edit"))
     p.add_argument("--reference", required=True, help="the edited image")
     p.add_argument("--mask", required=True, help="white where the image was edited")
-    p.add_argument("--n", type=positive_int, default=1, help="how many results")
+    add_request_options(p, Harmonize, "n", n="how many results")
 
     p = add("paint", cmd_paint, "turn a clip-art painting into an image in the model's style")
     injection(p, default_scale("paint"))
     p.add_argument("--reference", required=True, help="the painting")
-    p.add_argument("--quantize", action="store_true",
-                   help="snap the painting to the training image's 5 main colours")
-    p.add_argument("--refine", action="store_true",
-                   help="retrain the injection scale on quantised inputs (implies --quantize; "
-                        "slower, cleaner)")
-    p.add_argument("--n", type=positive_int, default=1, help="how many results")
+    add_request_options(p, Paint, "quantize refine n",
+                        refine="retrain the injection scale on quantised inputs (implies "
+                               "--quantize; slower, cleaner)", n="how many results")
 
-    p = add("upscale", cmd_upscale, "super-resolution: trains on the image itself, then "
-                                    "upscales it by any factor > 1")
+    p = add("upscale", cmd_upscale, "super-resolution by any factor > 1: from the image's own "
+                                    "patches (default), or the paper's SR model (--method singan)")
     p.add_argument("image", help="the image to upscale")
-    p.add_argument("--factor", type=float, required=True, help="e.g. 2, 4 or 3.5")
+    add_request_options(
+        p, Upscale, "factor method preset max_size min_size iters seed",
+        method="patch: internal-patch SR, no training, deterministic; singan: trains the "
+               "paper's SR model on the image first (minutes) (default: patch, singan with "
+               "--model)",
+        preset="the options to start from (default: default)",
+        max_size="train on the image shrunk to this longest side, px (the result is still "
+                 "factor x the full image)",
+        min_size=f"coarsest scale's shorter side (SR: {superres.SR_DEFAULTS['min_size']})",
+        seed="seed of the training and of the noise (default: 0 and random)")
     p.add_argument("--out", required=True, help="result file (PNG)")
     p.add_argument("--model", help="a model this command trained before (skips training)")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="default")
-    p.add_argument("--max-size", type=positive_int,
-                   help="train on the image shrunk to this longest side, px (the result is "
-                        "still factor x the full image)")
-    p.add_argument("--min-size", type=positive_int, help="coarsest scale's shorter side (18)")
-    p.add_argument("--iters", type=positive_int, help="iterations per scale")
-    p.add_argument("--seed", type=int,
-                   help="seed of the training and of the noise (default: 0 and random)")
 
     p = add("animate", cmd_animate, "a looping animation from a model (best one trained with "
                                     "`singan train --for-animation`)")
     p.add_argument("model", help="model id or name")
     p.add_argument("--out", required=True, help="animation file: .gif, .png (APNG) or .webp")
-    p.add_argument("--frames", type=positive_int, default=100, help="number of frames (100)")
-    p.add_argument("--fps", type=float, default=10.0, help="frames per second, 1 .. 50 (10)")
-    p.add_argument("--start-scale", type=int, default=0,
-                   help="scales below it keep the image's layout; the paper uses 0, 1 or 2")
-    p.add_argument("--beta", type=float, default=0.9,
-                   help="momentum of the noise walk; the paper uses 0.8 .. 0.95 (0.9)")
-    p.add_argument("--seed", type=int, help="seed of the walk (default: random)")
+    add_request_options(p, Animate, "frames fps start_scale beta seed loop lift",
+                        seed="seed of the walk (default: random)",
+                        loop="leave out the cross-fade that closes the loop")
     p.add_argument("--frames-dir", help="also write the frames as frame_000.png, ...")
-    p.add_argument("--no-loop", action="store_true",
-                   help="leave out the cross-fade that closes the loop")
+
+    p = add("instant", cmd_instant, "variations of an image with no model and no training: a "
+                                    "patch synthesis from the image's own patches",
+            device=False)  # the patch engine runs on the CPU
+    p.add_argument("image", help="the image (PNG, JPEG, ...)")
+    p.add_argument("--out", required=True, help="folder for 000.png, 001.png, ...")
+    add_request_options(p, Instant, "n width height seed",
+                        width="width in px (default: the image's)",
+                        height="height in px (default: the image's)",
+                        seed="variation i uses seed + i (default: random)")
 
 
 # -- parser --------------------------------------------------------------------------------
@@ -383,28 +434,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("train", cmd_train, "train a model on one image; prints its id last")
     p.add_argument("image", nargs="?", help="the training image (PNG, JPEG, ...)")
-    p.add_argument("--name", help="model name (default: the file name)")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="default")
-    p.add_argument("--max-size", type=positive_int, help="longest side of the finest scale, px")
-    p.add_argument("--min-size", type=positive_int, help="shortest side of the coarsest scale, px")
-    p.add_argument("--scale-factor", type=float, help="nominal ratio between scales (0.75)")
-    p.add_argument("--iters", type=positive_int, help="iterations per scale")
-    p.add_argument("--seed", type=int, help="seed of the whole run (default 0)")
-    p.add_argument("--for-animation", action="store_true",
-                   help="train with noise padding and min size 20, for `singan animate`")
+    add_request_options(p, Train, "name preset max_size min_size scale_factor iters seed "
+                                  "for_animation", name="model name (default: the file name)",
+                        for_animation="train with noise padding and min size 20, for "
+                                      "`singan animate`")
     p.add_argument("--resume", metavar="MODEL", help="finish an interrupted training run")
 
     p = add("sample", cmd_sample, "random samples of any size from a model")
     p.add_argument("model", help="model id or name")
     p.add_argument("--out", required=True, help="folder for 000.png, 001.png, ...")
-    p.add_argument("--n", type=positive_int, default=1, help="how many samples")
-    p.add_argument("--width", type=positive_int, help="sample width in px")
-    p.add_argument("--height", type=positive_int, help="sample height in px")
-    p.add_argument("--scale-h", type=float, help="width as a multiple of the training width")
-    p.add_argument("--scale-v", type=float, help="height as a multiple of the training height")
-    p.add_argument("--start-scale", type=int, default=0,
-                   help="keep the layout of the scales below this one (0 = all random)")
-    p.add_argument("--seed", type=int, help="sample i uses seed + i (default: random)")
+    add_request_options(
+        p, Generate, "n width height scale_h scale_v lift start_scale seed",
+        width="sample width in the training image's px (default: its width)",
+        height="sample height in the training image's px (default: its height)",
+        scale_h="width as a multiple of the training width",
+        scale_v="height as a multiple of the training height",
+        lift="sample at the model's scale: sizes in the finest scale's px, no lift from the "
+             "training image's patches (models from before always do)",
+        seed="sample i uses seed + i (default: random)")
 
     p = add("models", cmd_models, "list the trained models", device=False)
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -413,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("demo", cmd_demo, "train the quick preset on a generated picture and write samples")
     p.add_argument("--out", default="singan-demo", help="output folder (default singan-demo)")
-    p.add_argument("--iters", type=positive_int, help="iterations per scale (quick preset: 150)")
+    add_request_options(p, Train, "iters", iters="iterations per scale (quick preset: 150)")
     p.add_argument("--seed", type=int, default=0)
 
     add_task_commands(add)
@@ -430,9 +477,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that hand everything after their name to another program's parser. argparse's
+# REMAINDER refuses a first argument that starts with "-" (`install-krita --help` failed), so
+# their arguments are split off before parsing.
+PASSTHROUGH = {"serve": "server_args", "install-krita": "installer_args"}
+
+
+def _split_passthrough(argv: list[str]) -> tuple[list[str], str | None, list[str]]:
+    """(argv up to and with the command, the field for the rest, the rest)."""
+    for i, token in enumerate(argv):
+        if token in PASSTHROUGH:
+            return argv[:i + 1], PASSTHROUGH[token], argv[i + 1:]
+        if not token.startswith("-") and (i == 0 or argv[i - 1] not in ("--models-dir",
+                                                                       "--connect")):
+            break  # another command: its own arguments may be named like ours
+    return argv, None, []
+
+
 def main(argv: list[str] | None = None) -> int:
+    cpu_policy.enable()  # threads that follow the load: Krita beside us holds a core
     parser = build_parser()
-    args = parser.parse_args(argv)
+    head, rest_field, rest = _split_passthrough(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(head)
+    if rest_field:
+        setattr(args, rest_field, rest)
     args.models_dir = getattr(args, "models_dir", None)
     args.connect = getattr(args, "connect", None)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

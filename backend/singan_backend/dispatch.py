@@ -2,18 +2,25 @@
 
 The one mapping from the protocol's request bodies to the engine's actions. The server's
 workers call `run`, and so does the CLI when it works without a server, so `singan X`
-and `singan --connect FILE X` give the same result by construction.
+and `singan --connect FILE X` give the same result by construction. Every body first goes
+through the protocol's own `from_dict` (types, defaults and ranges declared once in
+singan_protocol/messages.py), so a handler gets a typed request, whoever sent it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 
 import numpy as np
 
+from singan_protocol import ProtocolError
+from singan_protocol.fields import specs
+from singan_protocol.messages import REQUESTS, Body, Train
+
 from . import actions
 from .engine import superres
-from .engine.config import preset
+from .engine.config import TrainConfig, preset
 from .engine.progress import ProgressFn, StopFn
 from .errors import BadImage, BadOption
 from .store import ModelStore
@@ -21,8 +28,9 @@ from .store import ModelStore
 Images = list[np.ndarray]
 Handler = Callable[..., tuple[dict, Images]]
 HANDLERS: dict[str, Handler] = {}
-TRAIN_OPTIONS = ("max_size", "min_size", "scale_factor", "iters", "seed", "d_steps", "g_steps",
-                 "lr", "alpha")
+# the train request's fields that are training options (preset is the one they start from)
+TRAIN_OPTIONS = tuple(name for name in specs(Train)
+                      if name in {f.name for f in fields(TrainConfig)} and name != "preset")
 
 
 def handles(name: str) -> Callable[[Handler], Handler]:
@@ -30,22 +38,6 @@ def handles(name: str) -> Callable[[Handler], Handler]:
         HANDLERS[name] = fn
         return fn
     return register
-
-
-def field(body: dict, name: str, kind: type | tuple, default=None, required: bool = False):
-    """A body field of the given type (bool is not an int; an int is a float)."""
-    if name not in body or body[name] is None:
-        if required:
-            raise BadOption(f"the request needs the field {name!r}")
-        return default
-    value = body[name]
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        names = " or ".join(k.__name__ for k in kinds)
-        raise BadOption(f"field {name!r} must be {names}, not {type(value).__name__}")
-    return value
 
 
 def images_needed(images: Images, count: int, what: str) -> Images:
@@ -59,12 +51,22 @@ ANIMATION_DEFAULTS = {"noise_padding": True, "min_size": 20}
 
 
 def train_config(body: dict, task_defaults: dict | None = None):
-    """The request's preset with its options; `task_defaults` fill the ones it left unset."""
-    kinds = {"scale_factor": float, "lr": float, "alpha": float}
-    overrides = {k: field(body, k, kinds.get(k, int)) for k in TRAIN_OPTIONS}
-    if field(body, "for_animation", bool, False):
+    """The preset of a train (or upscale) body with its options; `task_defaults` fill the ones
+    it left unset."""
+    train_fields = specs(Train)
+    req = request("train", {k: v for k, v in body.items() if k in train_fields and v is not None})
+    if req.for_animation:
         task_defaults = {**ANIMATION_DEFAULTS, **(task_defaults or {})}
-    return preset(field(body, "preset", str, "default"), task_defaults, **overrides)
+    return preset(req.preset, task_defaults, **{k: getattr(req, k) for k in TRAIN_OPTIONS})
+
+
+def request(msg_type: str, body: dict) -> Body:
+    """The body checked by the protocol's own from_dict (types, defaults, every range), the
+    same check a request from the socket gets; its errors as BadOption."""
+    try:
+        return REQUESTS[msg_type].from_dict(body)
+    except ProtocolError as e:
+        raise BadOption(e.message) from None
 
 
 def run(store: ModelStore, msg_type: str, body: dict, images: Images | None = None, *,
@@ -73,53 +75,59 @@ def run(store: ModelStore, msg_type: str, body: dict, images: Images | None = No
     handler = HANDLERS.get(msg_type)
     if handler is None:
         raise BadOption(f"unknown request {msg_type!r}: one of {', '.join(sorted(HANDLERS))}")
-    return handler(store, body, list(images or []), device=device, on_progress=on_progress,
-                   should_stop=should_stop)
+    return handler(store, request(msg_type, body), list(images or []), device=device,
+                   on_progress=on_progress, should_stop=should_stop)
 
 
 @handles("train")
-def _train(store, body, images, **ctx):
-    resume = field(body, "resume", str)
-    image = None if resume else images_needed(images, 1, "the training image")[0]
-    model_id = actions.train(store, image, name=field(body, "name", str, "model"),
-                             config=None if resume else train_config(body), resume=resume,
-                             source_name=field(body, "source_name", str), **ctx)
+def _train(store, req, images, **ctx):
+    image = None if req.resume else images_needed(images, 1, "the training image")[0]
+    model_id = actions.train(store, image, name=req.name or "model",
+                             config=None if req.resume else train_config(req.to_dict()),
+                             resume=req.resume, source_name=req.source_name, **ctx)
     info = store.info(model_id)
     return {"model_id": model_id, "model": info.to_dict(),
             "train_seconds": store.manifest(model_id).get("train_seconds", [])}, []
 
 
 @handles("generate")
-def _generate(store, body, images, **ctx):
+def _generate(store, req, images, **ctx):
     samples = actions.sample(
-        store, field(body, "model_id", str, required=True), n=field(body, "n", int, 1),
-        width=field(body, "width", int), height=field(body, "height", int),
-        scale_h=field(body, "scale_h", float), scale_v=field(body, "scale_v", float),
-        start_scale=field(body, "start_scale", int, 0), seed=field(body, "seed", int), **ctx)
+        store, req.model_id, n=req.n, width=req.width, height=req.height, scale_h=req.scale_h,
+        scale_v=req.scale_v, start_scale=req.start_scale, seed=req.seed, lift=req.lift, **ctx)
     return {"count": len(samples)}, samples
+
+
+@handles("instant")
+def _instant(store, req, images, **ctx):
+    """Variations of the image itself, no model (the patch engine's random sampling)."""
+    image = images_needed(images, 1, "the image to make variations of")[0]
+    results = actions.instant(image, n=req.n, width=req.width, height=req.height,
+                              seed=req.seed, **ctx)
+    return {"count": len(results), "width": results[0].shape[1],
+            "height": results[0].shape[0]}, results
 
 
 @handles("list_models")
 def _list_models(store, body, images, **ctx):
-    return {"models": [info.to_dict() for info in store.list()]}, []
+    infos, damaged = store.scan()
+    return {"models": [info.to_dict() for info in infos], "damaged": damaged}, []
 
 
 @handles("delete_model")
-def _delete_model(store, body, images, **ctx):
-    model_id = store.resolve(field(body, "model_id", str, required=True))
+def _delete_model(store, req, images, **ctx):
+    model_id = store.deletable(req.model_id)
     store.delete(model_id)
     return {"model_id": model_id}, []
 
 
 # -- the paper's tasks ---------------------------------------------------------------------
-def _inject(task: str, store, body, images, what: str, **ctx):
+def _inject(task: str, store, req, images, what: str, **ctx):
     images = images_needed(images, 1 if task == "paint" else 2, what)
     results = actions.inject(
-        store, field(body, "model_id", str, required=True), task, images[0],
-        None if task == "paint" else images[1], n=field(body, "n", int, 1),
-        start_scale=field(body, "start_scale", int), seed=field(body, "seed", int),
-        quantize=field(body, "quantize", bool, False), refine=field(body, "refine", bool, False),
-        **ctx)
+        store, req.model_id, task, images[0], None if task == "paint" else images[1], n=req.n,
+        start_scale=req.start_scale, seed=req.seed, quantize=getattr(req, "quantize", False),
+        refine=getattr(req, "refine", False), lift=req.lift, **ctx)
     out = ([im for r in results for im in (r.image, r.unmasked)] if task == "edit"
            else [r.image for r in results])
     return {"count": len(results), "start_scale": results[0].start_scale}, out
@@ -142,28 +150,26 @@ def _paint(store, body, images, **ctx):
 
 
 @handles("upscale")
-def _upscale(store, body, images, **ctx):
+def _upscale(store, req, images, **ctx):
     image = images_needed(images, 1, "the image to upscale")[0]
-    factor = field(body, "factor", float, required=True)
-    model_id = field(body, "model_id", str)
+    model_id = req.model_id
+    if superres.pick_method(req.method, model_id) == "patch":
+        out = actions.upscale(store, image, req.factor, method="patch", **ctx)
+        return {"model_id": None, "width": out.shape[1], "height": out.shape[0]}, [out]
     if model_id is None:
-        config = train_config(body, superres.SR_DEFAULTS)
-        model_id = actions.train_sr(store, image, factor, config=config,
-                                    name=field(body, "name", str, "upscale"),
-                                    source_name=field(body, "source_name", str), **ctx)
-    out = actions.upscale(store, image, factor, model_id=model_id,
-                          seed=field(body, "seed", int), **ctx)
+        config = train_config(req.to_dict(), superres.SR_DEFAULTS)
+        model_id = actions.train_sr(store, image, req.factor, config=config,
+                                    name=req.name or "upscale", source_name=req.source_name,
+                                    **ctx)
+    out = actions.upscale(store, image, req.factor, model_id=model_id, seed=req.seed,
+                          method="singan", **ctx)
     return {"model_id": store.resolve(model_id), "width": out.shape[1],
             "height": out.shape[0]}, [out]
 
 
 @handles("animate")
-def _animate(store, body, images, **ctx):
-    fps = field(body, "fps", float, 10.0)
-    if not 1 <= fps <= 50:
-        raise BadOption(f"fps must be between 1 and 50 (got {fps:g})")
+def _animate(store, req, images, **ctx):
     frames = actions.animate(
-        store, field(body, "model_id", str, required=True), frames=field(body, "frames", int, 100),
-        start_scale=field(body, "start_scale", int, 0), beta=field(body, "beta", float, 0.9),
-        seed=field(body, "seed", int), loop=field(body, "loop", bool, True), **ctx)
-    return {"fps": fps, "count": len(frames)}, frames
+        store, req.model_id, frames=req.frames, start_scale=req.start_scale, beta=req.beta,
+        seed=req.seed, loop=req.loop, lift=req.lift, **ctx)
+    return {"fps": req.fps, "count": len(frames)}, frames

@@ -32,8 +32,18 @@ class ModelNotFound(UserError):
     code = "model_not_found"
 
 
+class BadModelId(ModelNotFound):
+    """A model reference that is not a name inside the models folder ("..", "/etc", ...)."""
+
+
 class CorruptModel(UserError):
     code = "corrupt_model"
+
+
+class DiskFull(SinGANError):
+    """A write failed for want of space; what was saved before stays (atomic writes)."""
+
+    code = "disk_full"
 
 
 class Cancelled(SinGANError):

@@ -11,13 +11,14 @@ import time
 import numpy as np
 
 from singan_protocol import Client, ProtocolError, default_connection_file, read_connection_file
-from singan_protocol.client import RemoteError
+from singan_protocol.client import BackendSilent, RemoteError
 
 from .engine.progress import Progress, ProgressFn
 from .errors import Cancelled, SinGANError
 from .server.pixels import from_rgb, to_rgb
 
 QUICK_TIMEOUT_S = 30.0
+SILENCE_S = 15.0  # three of the backend's 5 s heartbeats missed: it has stopped
 
 
 class RemoteFailure(SinGANError):
@@ -39,6 +40,18 @@ def _progress(body: dict) -> Progress:
                     int(body.get("scale", 0)), int(body.get("num_scales", 1)),
                     int(body.get("iteration", 0)), int(body.get("total", 1)),
                     float(body.get("elapsed_s", 0.0)), body.get("eta_s"))
+
+
+def stopped_message(msg_type: str, job: dict, body: dict, path: str, e: BackendSilent) -> str:
+    """What a user whose backend died mid-request can do (the CLI exits non-zero)."""
+    head = f"the backend stopped ({e.message}; connection file {path})"
+    if job.get("lane") == "train" and not (msg_type == "upscale" and body.get("model_id")):
+        return (f"{head}. Training job {job.get('id')} keeps its finished scales and resumes "
+                f"by itself when the backend starts again (`singan-backend serve`); "
+                f"`singan --connect models` then shows the model, unfinished until it is done")
+    if job.get("id"):
+        return f"{head}. Job {job['id']} is lost: start the backend again and run this again"
+    return f"{head}: start it again (`singan-backend serve`) and run this again"
 
 
 def execute_remote(connection_file: str, msg_type: str, body: dict, images: list[np.ndarray],
@@ -64,6 +77,7 @@ def execute_remote(connection_file: str, msg_type: str, body: dict, images: list
         def on_event(event) -> None:
             if event.msg_type == "accepted":
                 job["id"] = event.body.get("job_id")
+                job["lane"] = event.body.get("lane")
             if event.msg_type == "progress" and on_progress is not None:
                 p = _progress(event.body)
                 on_progress(Progress(p.task, p.stage, p.scale, p.num_scales, p.iteration,
@@ -72,7 +86,10 @@ def execute_remote(connection_file: str, msg_type: str, body: dict, images: list
         body = {k: v for k, v in body.items() if v is not None}
         msg_id = client.request(msg_type, body, [_payload(i) for i in images])
         try:
-            events = client.wait(msg_id, None, on_event)
+            events = client.wait(msg_id, None, on_event, silence_s=SILENCE_S)
+        except BackendSilent as e:
+            raise RemoteFailure(stopped_message(msg_type, job, body, path, e),
+                                "backend_stopped") from None
         except KeyboardInterrupt:
             # Ctrl+C stops the job on the backend too (a training keeps its checkpoints).
             if job.get("id"):

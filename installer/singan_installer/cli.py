@@ -43,8 +43,7 @@ def build_parser(prog: str = "singan install-krita") -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(message)s", stream=sys.stdout)
+    _log_to_terminal(args.verbose)
     system = locations.system_of(args.platform)
     resource_dir = (args.resource_dir or locations.resource_dir(system)).expanduser().resolve()
     try:
@@ -52,8 +51,31 @@ def main(argv: list[str] | None = None) -> int:
             return _uninstall(resource_dir)
         return _install(args, system, resource_dir)
     except (inst.InstallError, wheels.WheelError, ValueError, OSError) as exc:
-        log.error("install-krita failed: %s", exc)
+        print(f"install-krita failed: {exc}", file=sys.stderr)
         return 1
+
+
+def _log_to_terminal(verbose: bool) -> None:
+    """The installer's report goes to stdout whoever configured logging before: `singan`
+    sets the root logger to warnings only, which hid every line of it."""
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not any(isinstance(h, _Stdout) for h in log.handlers):
+        handler = _Stdout()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+    log.propagate = False
+
+
+class _Stdout(logging.StreamHandler):
+    """Writes to whatever sys.stdout is now (a test's capture, a redirected shell)."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
 
 
 def _uninstall(resource_dir: Path) -> int:
@@ -86,11 +108,26 @@ def _install(args: argparse.Namespace, system: str, resource_dir: Path) -> int:
         connection_file=_connection_file(),
     )
     manifest = inst.install(options)
-    log.info("Installed the SinGAN plugin into %s (%d files; %s).", resource_dir / "pykrita",
-             len(manifest["files"]), ", ".join(manifest["wheels"]))
-    log.info("Enabled it in %s. Restart Krita (quit it first if it is open), then open "
-             "Settings > Dockers > SinGAN.", options.kritarc)
+    for line in report_lines(manifest, options):
+        log.info("%s", line)
     return 0
+
+
+def report_lines(manifest: dict, options: inst.InstallOptions) -> list[str]:
+    """What the install did and what the painter does next, one line each."""
+    pykrita = options.resource_dir / "pykrita"
+    vendor = pykrita / inst.PLUGIN / "vendor" / f"cp{options.target.python[0]}{options.target.python[1]}"
+    return [
+        f"Installed the SinGAN plugin ({len(manifest['files'])} files):",
+        f"  plugin:  {pykrita / inst.PLUGIN} (and {pykrita / (inst.PLUGIN + '.desktop')})",
+        f"  wheels:  {', '.join(manifest['wheels']) or 'none'}",
+        f"           unpacked for Krita's Python {options.target.python_tag} into {vendor}",
+        f"  enabled: [python] enable_{inst.PLUGIN}=true in {options.kritarc}",
+        f"  backend: the docker's Start backend runs `{' '.join(options.backend_command)}`",
+        "Next: restart Krita (quit it first if it is open), open Settings > Dockers > SinGAN "
+        "and press Start backend. To remove it: singan install-krita --uninstall"
+        + (f" --resource-dir {options.resource_dir}" if options.resource_dir else "") + ".",
+    ]
 
 
 def _connection_file() -> str | None:

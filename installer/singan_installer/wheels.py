@@ -117,7 +117,9 @@ def download(cache: Path, target: Target, projects=tuple(REQUIREMENTS)) -> None:
     for tag in target.platforms:
         cmd += ["--platform", tag]
     cmd += [f"{p}{REQUIREMENTS.get(p, '')}" for p in projects]
-    log.info("downloading wheels: %s", " ".join(cmd))
+    log.info("Downloading %s wheels for Python %s on %s with pip into %s", ", ".join(projects),
+             target.python_tag, target.platforms[0], cache)
+    log.debug("%s", " ".join(cmd))  # -v shows the whole pip command
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise WheelError(

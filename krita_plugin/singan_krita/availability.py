@@ -7,6 +7,7 @@ from dataclasses import dataclass
 ACTIONS = {  # id -> the words on the button and in Tools > SinGAN
     "train": "Train on current layer",
     "generate": "Generate variations",
+    "instant": "Instant variations",
     "harmonize": "Harmonize paste layer",
     "edit": "Edit selection",
     "paint": "Paint to image",
@@ -16,6 +17,8 @@ ACTIONS = {  # id -> the words on the button and in Tools > SinGAN
 TIPS = {
     "train": "Teach a new model the textures of the active layer (or of the selection in it).",
     "generate": "Make new random pictures in the style of the chosen model, as new layers.",
+    "instant": "Variations of the active layer in seconds, with no model (patch synthesis), "
+               "as new layers.",
     "harmonize": "Blend the active layer (a pasted object) into the picture below it.",
     "edit": "Re-generate the selected area so that it fits the rest of the picture.",
     "paint": "Turn the active layer, a rough colour sketch, into a picture in the model's style.",
@@ -24,7 +27,7 @@ TIPS = {
 }
 READABLE_LAYERS = {"paintlayer", "grouplayer", "filelayer", "vectorlayer", "filllayer", "clonelayer"}
 NEEDS_MODEL = {"generate", "edit", "paint", "animate"}
-NEEDS_LAYER = {"train", "harmonize", "edit", "paint", "upscale"}
+NEEDS_LAYER = {"train", "instant", "harmonize", "edit", "paint", "upscale"}
 
 
 @dataclass(frozen=True)

@@ -181,8 +181,13 @@ class Connection:
         self.on_readable()  # edge-triggered FD: sending can make answers readable unseen
         return msg_id
 
-    def request(self, msg_type: str, body: dict, images=()) -> str:
-        """Send a request; its events arrive through `on_event`. Raises UserFacingError."""
+    def request(self, msg_type: str, body: dict, images=(),
+                register: Callable[[str], None] = lambda msg_id: None) -> str:
+        """Send a request; its events arrive through `on_event`. Raises UserFacingError.
+
+        `register(msg_id)` runs after the send and before any answer is drained: the
+        draining below can deliver the reply at once, and a reply to an id nobody knows
+        yet is dropped (a resumed job stayed "reconnected" forever that way)."""
         if not self.connected:
             raise UserFacingError("The backend is not running. Start it with the button at "
                                   "the top of the SinGAN docker.")
@@ -190,6 +195,7 @@ class Connection:
             msg_id = self.client.request(msg_type, body, images)
         except ProtocolError as exc:
             raise UserFacingError(f"Could not send the request to the backend: {exc}") from exc
+        register(msg_id)
         self.on_readable()
         return msg_id
 

@@ -10,17 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import options as opt
+from .actions import Actions
 from .availability import ACTIONS, DocState, reasons
 from .backend_process import BackendProcess
 from .connection import Connection, State
 from .errors import UserFacingError, guarded
-from .jobs import Job, progress_detail, queued_detail
-from .layers import Placement
-from .pixels import PixelFormat
+from .jobs import Job, queued_detail
 from .settings import PluginSettings
 
 log = logging.getLogger(__name__)
-ANIMATION_FORMAT = PixelFormat("RGBA", "U8")
 
 
 @dataclass(frozen=True)
@@ -29,6 +27,8 @@ class JobView:
     label: str
     detail: str
     fraction: float
+    preview: object = None  # ImagePayload or None
+    preview_caption: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,18 +38,23 @@ class View:
     state: State
     status: str
     can_start: bool
-    models: tuple = ()
+    models: tuple = ()  # generative models, newest first
+    sr_models: tuple = ()  # super-resolution models: listed apart, never used to generate
     selected: str | None = None
     jobs: tuple = ()
     message: str = ""
     level: str = "info"  # "info" | "error"
     reasons: dict = field(default_factory=dict)
     doc: DocState = DocState()
+    keep_backend: bool = False  # the painter wants the backend to outlive Krita
+    history: tuple = ()  # history.Entry of the results kept, newest first
+    animated_layer_problem: str | None = None  # why Animate cannot make an animated layer here
 
 
-class Controller:
+class Controller(Actions):
     def __init__(self, settings: PluginSettings, adapter, connection: Connection,
-                 process: BackendProcess, clock: Callable[[], float] = time.monotonic):
+                 process: BackendProcess, clock: Callable[[], float] = time.monotonic,
+                 history=None):
         self.settings = settings
         self.adapter = adapter
         self.connection = connection
@@ -60,8 +65,11 @@ class Controller:
         self.task_options = opt.TaskOptions()
         self.upscale_options = opt.UpscaleOptions()
         self.animate_options = opt.AnimateOptions()
-        self.models: list[dict] = []
-        self.selected: str | None = None
+        self.models: list[dict] = []  # every model the backend listed, newest first
+        self.selected: str | None = None  # a generative model's id
+        # else any backend we talk to stops when Krita quits; kept in Krita's settings
+        self.keep_backend = adapter.read_setting("keep_backend") == "true"
+        self.history = history  # history.History, or None: results are not kept
         self.jobs: dict[str, Job] = {}  # by request msg_id
         self.message, self.level = "", "info"
         self.doc = DocState()
@@ -104,15 +112,22 @@ class Controller:
             state=state, status=status,
             can_start=state in (State.NOT_RUNNING, State.VERSION_MISMATCH)
             and bool(self.settings.backend_command) and not self.process.running,
-            models=tuple(self.models), selected=self.selected,
-            jobs=tuple(JobView(j.request_id, j.label, j.detail, j.fraction)
-                       for j in self.jobs.values()),
+            models=tuple(self.generative_models()),
+            sr_models=tuple(m for m in self.models if opt.is_sr(m)), selected=self.selected,
+            jobs=tuple(JobView(j.request_id, j.label, j.detail, j.fraction, j.preview,
+                               j.preview_caption) for j in self.jobs.values()),
             message=self.message, level=self.level,
             reasons=reasons(self.doc, self.connection.connected, self.selected_model() is not None),
-            doc=self.doc)
+            doc=self.doc, keep_backend=self.keep_backend,
+            history=tuple(self.history.entries) if self.history is not None else (),
+            animated_layer_problem=self.adapter.animated_layer_problem())
+
+    def generative_models(self) -> list[dict]:
+        return [m for m in self.models if not opt.is_sr(m)]
 
     def selected_model(self) -> dict | None:
-        return next((m for m in self.models if m.get("id") == self.selected), None)
+        """The generative model the actions use; never a super-resolution one."""
+        return next((m for m in self.generative_models() if m.get("id") == self.selected), None)
 
     # ---- the clock ---------------------------------------------------------------------
 
@@ -158,28 +173,53 @@ class Controller:
         self.message = ""
         self.changed()
 
-    def shutdown(self) -> None:
-        """Krita is quitting: stop the backend if this plugin started it."""
-        if self.process.running:
+    def set_keep_backend(self, keep: bool) -> None:
+        self.keep_backend = bool(keep)
+        self.adapter.write_setting("keep_backend", "true" if keep else "false")
+        self.changed()
+
+    def shutdown(self, wait_s: float = 3.0) -> None:
+        """Krita is quitting: stop the backend, whoever started it (a backend left by a
+        crashed Krita is adopted by the next one), unless the painter chose to keep it."""
+        if not self.keep_backend:
             if self.connection.connected:
-                try:
-                    self.connection.request("shutdown", {})
-                except UserFacingError:
-                    pass
-            self.process.stop()
+                self._ask_to_stop(wait_s)
+            self.process.stop()  # what we started: SIGTERM if it did not stop by itself
         self.connection.close()
+
+    def _ask_to_stop(self, wait_s: float) -> None:
+        """`shutdown`, then wait for its reply: closing the socket at once could drop it."""
+        answered: list = []
+        try:
+            self._quick_request("shutdown", {}, answered.append)
+        except UserFacingError:
+            return
+        deadline = time.monotonic() + wait_s
+        while not answered and self.connection.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+            self.connection.on_readable()
+        if not answered:
+            log.warning("the backend did not answer shutdown within %.0f s", wait_s)
 
     # ---- requests ----------------------------------------------------------------------
 
+    # Every request is registered by the `register` callback, before its answers are
+    # drained: a reply that comes back during the send must find its handler.
+
     def _quick_request(self, msg_type: str, body: dict, handler: Callable) -> None:
-        self._quick[self.connection.request(msg_type, body)] = handler
+        self.connection.request(msg_type, body,
+                                register=lambda rid: self._quick.__setitem__(rid, handler))
 
     def _job(self, kind: str, label: str, msg_type: str, body: dict, images, context,
              on_result: Callable) -> Job:
-        rid = self.connection.request(msg_type, body, images)
-        job = Job(kind, label, rid, context=context, on_result=on_result, started=self.clock())
-        self.jobs[rid] = job
-        self.message = ""
+        job = Job(kind, label, "", context=context, on_result=on_result, started=self.clock())
+
+        def register(rid: str) -> None:
+            job.request_id = rid
+            self.jobs[rid] = job
+
+        self.message = ""  # before sending: a result that arrives at once sets its own
+        self.connection.request(msg_type, body, images, register=register)
         self.changed()
         return job
 
@@ -190,11 +230,16 @@ class Controller:
     def _models_listed(self, event) -> None:
         self.models = sorted(event.body.get("models", []), key=lambda m: str(m.get("created", "")),
                              reverse=True)
-        if self.selected_model() is None:
-            self.selected = self.models[0]["id"] if self.models else None
+        if self.selected_model() is None:  # the newest finished generative model
+            usable = self.generative_models()
+            finished = [m for m in usable if m.get("complete", True)]
+            self.selected = (finished or usable or [{}])[0].get("id")
         self.changed()
 
     def select_model(self, model_id: str | None) -> None:
+        if model_id is not None and not any(m.get("id") == model_id
+                                            for m in self.generative_models()):
+            return  # a super-resolution model only upscales
         self.selected = model_id
         self.changed()
 
@@ -217,146 +262,6 @@ class Controller:
         if job.job_id is not None:  # else it is sent once the backend accepts the job
             self._quick_request("cancel", {"job_id": job.job_id}, lambda event: None)
         self.changed()
-
-    def _need_model(self) -> dict:
-        model = self.selected_model()
-        if model is None:
-            raise UserFacingError("Train a model first, or pick one in the model list.")
-        return model
-
-    # ---- the actions -------------------------------------------------------------------
-
-    @guarded("report")
-    def train(self) -> None:
-        read = self.adapter.read_layer(use_selection=True)
-        name = opt.model_name(read.place.doc_name, read.layer)
-        body = self.train_options.validate().body(name)
-        self._job("train", f"Training “{name}”", "train", body, [read.image], read.place,
-                  lambda job, event: self._trained(job, event, name))
-
-    def _trained(self, job: Job, event, name: str, then: Callable | None = None) -> None:
-        model_id = event.body["model_id"]
-        self._doc_models[job.context.doc_key] = model_id
-        self.selected = model_id
-        self.refresh_models()
-        if then is None:
-            self.report(f"The model “{name}” is ready. Try Generate variations.", "info")
-        else:
-            then(model_id)
-
-    @guarded("report")
-    def generate(self) -> None:
-        model = self._need_model()
-        place = self.adapter.placement()
-        canvas = self.adapter.doc_state().canvas
-        body = self.variation_options.validate(canvas, int(model.get("num_scales", 1))).body(
-            model["id"], canvas, place.fmt.sample_type, place.fmt.wire_order)
-
-        def done(job: Job, event) -> None:
-            count = len(event.images)
-            self.adapter.add_layers(place, event.images,
-                                    [f"variation {i + 1}" for i in range(count)],
-                                    group=opt.variations_group_name(model["name"], event.body["seed"]))
-            self.report(f"Added {count} variation{'s' if count > 1 else ''} of “{model['name']}” "
-                        f"(seed {event.body['seed']}).", "info")
-
-        self._job("generate", f"Generating {body['n']} × “{model['name']}”", "generate", body, [],
-                  place, done)
-
-    @guarded("report")
-    def harmonize(self) -> None:
-        paste = self.adapter.read_paste()
-        model_id = self._model_for(paste.place)
-        if model_id is not None:
-            self._harmonize(paste, model_id)
-            return
-        name = opt.model_name(paste.place.doc_name, "background")
-        body = self.train_options.validate().body(name)
-        self._job("train", f"Training “{name}” on the background, for Harmonize", "train", body,
-                  [paste.background], paste.place,
-                  lambda job, event: self._trained(job, event, name,
-                                                   then=lambda mid: self._harmonize(paste, mid)))
-        self.report("No model for this picture yet: training one on the background first, "
-                    "then harmonizing.", "info")
-
-    @guarded("report")
-    def _harmonize(self, paste, model_id: str) -> None:
-        def done(job: Job, event) -> None:
-            self.adapter.add_layers(paste.place, event.images[:1], [f"{paste.layer} harmonized"])
-            self.report(f"Added “{paste.layer} harmonized” above the pasted layer.", "info")
-
-        self._job("harmonize", f"Harmonizing “{paste.layer}”", "harmonize",
-                  self.task_options.body(model_id, "harmonize"), [paste.composite, paste.mask],
-                  paste.place, done)
-
-    def _model_for(self, place: Placement) -> str | None:
-        """The model trained on this document: this session's, else one named after it."""
-        ids = {m.get("id") for m in self.models}
-        if self._doc_models.get(place.doc_key) in ids:
-            return self._doc_models[place.doc_key]
-        names = {opt.model_name(place.doc_name, "background"), opt.model_name(place.doc_name, "")}
-        matches = [m for m in self.models if m.get("name") in names]
-        return matches[0]["id"] if matches else None
-
-    @guarded("report")
-    def edit(self) -> None:
-        model = self._need_model()
-        # the whole layer: the model knows the picture, the mask says what to redo
-        read = self.adapter.read_layer(use_selection=False, with_mask=True)
-
-        def done(job: Job, event) -> None:
-            names = [f"{read.layer} edited", f"{read.layer} edited (unmasked)"]
-            self.adapter.add_layers(read.place, event.images[:2], names[:len(event.images)],
-                                    hidden=(1,))
-            self.report(f"Added “{names[0]}” above “{read.layer}”.", "info")
-
-        self._job("edit", f"Editing “{read.layer}”", "edit",
-                  self.task_options.body(model["id"], "edit"), [read.image, read.mask],
-                  read.place, done)
-
-    @guarded("report")
-    def paint(self) -> None:
-        model = self._need_model()
-        read = self.adapter.read_layer(use_selection=False)
-
-        def done(job: Job, event) -> None:
-            self.adapter.add_layers(read.place, event.images[:1], [f"{read.layer} as image"])
-            self.report(f"Added “{read.layer} as image” above the sketch.", "info")
-
-        self._job("paint", f"Painting “{read.layer}” to an image", "paint",
-                  self.task_options.body(model["id"], "paint"), [read.image], read.place, done)
-
-    @guarded("report")
-    def upscale(self) -> None:
-        read = self.adapter.read_layer(use_selection=True)
-        factor = self.upscale_options.validate((read.image.width, read.image.height)).factor
-        body = {"factor": float(factor), "preset": self.train_options.preset}
-        if self.train_options.iters:
-            body["iters"] = self.train_options.iters
-        name = f"{opt.model_name(read.place.doc_name, read.layer)} x{factor:g}"
-
-        def done(job: Job, event) -> None:
-            self.adapter.new_document(name, event.images[0], read.place.fmt)
-            self.report(f"Opened “{name}” ({event.images[0].width} × {event.images[0].height}).",
-                        "info")
-
-        self._job("upscale", f"Super-resolving “{read.layer}” x{factor:g}", "upscale", body,
-                  [read.image], read.place, done)
-
-    @guarded("report")
-    def animate(self) -> None:
-        model = self._need_model()
-        options = self.animate_options.validate()
-        fmt = ANIMATION_FORMAT
-        body = options.body(model["id"], fmt.sample_type, fmt.wire_order, self.task_options.seed)
-        name = f"{model['name']} animation"
-
-        def done(job: Job, event) -> None:
-            how = self.adapter.new_animation(name, event.images, float(event.body.get("fps", options.fps)),
-                                             fmt, options.as_layers)
-            self.report(f"Opened “{name}”: {len(event.images)} frames {how}.", "info")
-
-        self._job("animate", f"Animating “{model['name']}”", "animate", body, [], None, done)
 
     def run(self, action: str) -> None:
         """Run an action by its id (menu entries and buttons)."""
@@ -386,11 +291,17 @@ class Controller:
             if job.cancel_requested:
                 self.cancel(job.request_id)
         elif kind == "progress":
-            job.fraction = float(event.body.get("fraction", 0.0))
-            job.detail = progress_detail(event.body)
+            job.advance(event.body)
+            if event.images:  # a sample of the scale just trained (PROTOCOL.md, progress)
+                job.preview = event.images[0]
+                job.preview_caption = f"A sample after {event.body.get('preview_scale', '?')} " \
+                    f"of {event.body.get('num_scales', '?')} scales"
         elif kind == "reply":  # fetch_result of a job still queued or running
-            job.fraction = float(event.body.get("fraction", job.fraction))
+            # the backend's fraction of the phase it runs: the bar never moves back
+            job.fraction = max(job.fraction, job.phase_base + job.phase_span
+                               * float(event.body.get("fraction", job.phase_raw)))
             job.detail = f"{event.body.get('state', 'running')} (reconnected)"
+            self._polls.pop(event.parent_id, None)
             job.poll_id = None
         else:
             self._finish(job, event)
@@ -424,11 +335,14 @@ class Controller:
                 self.report(f"{job.label} failed: {event.body.get('message', code)}")
 
     def _poll_lost_jobs(self) -> None:
-        for job in self.jobs.values():
+        for job in list(self.jobs.values()):  # a reply during the send may finish a job
             if job.lost and job.poll_id is None and job.job_id:
-                rid = self.connection.request("fetch_result", {"job_id": job.job_id})
-                job.poll_id = rid
-                self._polls[rid] = job
+                self.connection.request("fetch_result", {"job_id": job.job_id},
+                                        register=lambda rid, job=job: self._register_poll(rid, job))
+
+    def _register_poll(self, rid: str, job: Job) -> None:
+        job.poll_id = rid
+        self._polls[rid] = job
 
     def set_options(self, **changes) -> None:
         """Replace option objects from the docker: set_options(train_options=...)."""

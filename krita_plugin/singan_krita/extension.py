@@ -43,6 +43,7 @@ class SinGANExtension(Extension):
         try:
             self.loop.stop()
             self.controller.shutdown()
+            self.controller.adapter.close()
         except Exception:  # noqa: BLE001 - Krita is quitting; log, never raise
             log.exception("stopping the SinGAN backend")
 
@@ -62,6 +63,7 @@ def _make_controller():
     from .backend_process import BackendProcess
     from .connection import Connection
     from .controller import Controller
+    from .history import History, default_folder
     from .krita_adapter import KritaAdapter
     from .settings import connection_file, load_settings
 
@@ -69,7 +71,8 @@ def _make_controller():
     path = connection_file(settings)
     log_path = Path(os.path.dirname(path) or tempfile.gettempdir()) / "backend.log"
     process = BackendProcess(settings.backend_command, dict(settings.backend_env), path, log_path)
-    return Controller(settings, KritaAdapter(), Connection(settings, path, Client), process)
+    return Controller(settings, KritaAdapter(), Connection(settings, path, Client), process,
+                      history=History(default_folder()))
 
 
 def register(problem: str | None) -> None:

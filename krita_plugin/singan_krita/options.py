@@ -4,15 +4,32 @@ names given to models, layers and groups."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from singan_protocol.fields import Spec, spec
+from singan_protocol.messages import MAX_SEED, MAX_SIDE, PRESETS, Animate, Generate, Train, Upscale
 
 from .errors import UserFacingError
 
-PRESETS = ("quick", "default", "paper")
-PRESET_LABELS = {"quick": "Quick (minutes on a CPU)", "default": "Default (use a GPU)",
-                 "paper": "Paper (best, slow)"}
-MAX_SEED = 2**63 - 1
-MAX_SIDE = 8192  # px; the backend's default pixel limit is 8192 x 8192
+# Every range, and every default not marked "docker's own", is the protocol's (its
+# messages.py declares them; tests/krita/test_krita_options.py walks them).
+PRESET_LABELS = {"quick": "Quick (CPU)", "default": "Default (GPU)", "paper": "Paper (slow)"}
+# px, the finest scale of each preset (the engine's PRESETS; a test keeps them equal): the
+# docker's Size follows the preset chosen until the painter sets it
+PRESET_SIZES = {"quick": 192, "default": 250, "paper": 250}
 NAME_LIMIT = 60  # characters in a model name
+
+
+def bounds(request: type, name: str) -> tuple[float, float]:
+    """(lowest, highest) value a spin box for this request field may show."""
+    s = spec(request, name)
+    low = s.lo if s.lo is not None else s.above
+    return low, s.hi
+
+
+def _within(s: Spec, value: float, what: str) -> None:
+    """A field outside the protocol's range, in the painter's words."""
+    _check(s.problem(value) is None, f"{what} must be {s.range_text()}.")
 
 
 def _check(ok: bool, message: str) -> None:
@@ -32,20 +49,28 @@ def parse_seed(text: str) -> int | None:
 
 @dataclass(frozen=True)
 class TrainOptions:
-    # quick at 96 px works on a laptop CPU in minutes; a GPU user picks default at 250 px
-    preset: str = "quick"  # "quick" | "default" | "paper"
-    max_size: int = 96  # px, longest side of the finest scale; 16..1024
-    iters: int = 0  # iterations per scale; 0 = the preset's
+    # docker's own: quick at 96 px works on a laptop CPU in minutes; a GPU user picks default
+    preset: str = "quick"  # one of PRESETS
+    max_size: int | None = None  # px, longest side of the finest scale; None = the preset's
+    iters: int = 0  # iterations per scale; docker's own 0 = the preset's
     seed: int | None = None  # None = random
+
+    @property
+    def size(self) -> int:
+        """The size that will be trained: the painter's, else the preset's."""
+        return self.max_size if self.max_size is not None else PRESET_SIZES.get(self.preset, 0)
 
     def validate(self) -> TrainOptions:
         _check(self.preset in PRESETS, f"Unknown training preset “{self.preset}”.")
-        _check(16 <= self.max_size <= 1024, "The training size must be between 16 and 1024 pixels.")
-        _check(0 <= self.iters <= 100_000, "Iterations per scale must be between 1 and 100000.")
+        _within(spec(Train, "max_size"), self.size, "The training size (px)")
+        if self.iters:
+            _within(spec(Train, "iters"), self.iters, "Iterations per scale")
         return self
 
     def body(self, name: str) -> dict:
-        body = {"name": name, "preset": self.preset, "max_size": self.max_size}
+        body = {"name": name, "preset": self.preset}
+        if self.max_size is not None:  # else the backend's preset decides, as on the CLI
+            body["max_size"] = self.max_size
         if self.iters:
             body["iters"] = self.iters
         if self.seed is not None:
@@ -55,7 +80,7 @@ class TrainOptions:
 
 @dataclass(frozen=True)
 class VariationOptions:
-    count: int = 2  # variations per click, 1..64
+    count: int = 2  # variations per click; docker's own: two to compare
     width: int = 0  # px; 0 = the canvas width
     height: int = 0  # px; 0 = the canvas height
     start_scale: int = 0  # 0 = coarsest (most varied); higher keeps more of the layout
@@ -66,9 +91,9 @@ class VariationOptions:
 
     def validate(self, canvas: tuple[int, int], num_scales: int) -> VariationOptions:
         w, h = self.size(canvas)
-        _check(1 <= self.count <= 64, "Make between 1 and 64 variations at a time.")
-        _check(8 <= w <= MAX_SIDE and 8 <= h <= MAX_SIDE,
-               f"Variations must be between 8 and {MAX_SIDE} pixels wide and high.")
+        _within(spec(Generate, "n"), self.count, "The number of variations")
+        _within(spec(Generate, "width"), w, "The variations' width (px)")
+        _within(spec(Generate, "height"), h, "The variations' height (px)")
         _check(w * h * self.count <= MAX_SIDE * MAX_SIDE,
                "That many variations at that size would not fit in memory: make fewer or smaller ones.")
         _check(0 <= self.start_scale < max(1, num_scales),
@@ -107,10 +132,10 @@ class TaskOptions:
 
 @dataclass(frozen=True)
 class UpscaleOptions:
-    factor: float = 2.0  # 1 < factor <= 16
+    factor: float = 2.0  # docker's own (the protocol has no default); range: Upscale's
 
     def validate(self, size: tuple[int, int]) -> UpscaleOptions:
-        _check(1.0 < self.factor <= 16.0, "The upscale factor must be above 1 and at most 16.")
+        _within(spec(Upscale, "factor"), self.factor, "The upscale factor")
         w, h = (round(s * self.factor) for s in size)
         _check(w <= MAX_SIDE and h <= MAX_SIDE,
                f"The result would be {w} x {h} pixels; the limit is {MAX_SIDE} on each side.")
@@ -119,16 +144,18 @@ class UpscaleOptions:
 
 @dataclass(frozen=True)
 class AnimateOptions:
-    frames: int = 30  # 1..1000
-    fps: float = 10.0  # frames per second, (0, 120]
-    beta: float = 0.9  # 0..1; closer to 1 moves more slowly
-    start_scale: int = 0  # coarsest scale that moves
-    as_layers: bool = False  # frames as layers in a group instead of an animated layer
+    frames: int = 30  # docker's own: a short loop comes back sooner
+    fps: float = spec(Animate, "fps").default  # frames per second
+    beta: float = spec(Animate, "beta").default  # closer to 1 moves more slowly
+    start_scale: int = spec(Animate, "start_scale").default  # coarsest scale that moves
+    # Krita 5.1.5's importAnimation crashed Krita (and lost unsaved work) in about 1 of 4
+    # runs: frames as layers in a group is the default, the animated layer an opt-in
+    animated_layer: bool = False
 
     def validate(self) -> AnimateOptions:
-        _check(1 <= self.frames <= 1000, "An animation has between 1 and 1000 frames.")
-        _check(0 < self.fps <= 120, "Frames per second must be between 1 and 120.")
-        _check(0.0 <= self.beta <= 1.0, "Smoothness (beta) must be between 0 and 1.")
+        _within(spec(Animate, "frames"), self.frames, "The number of frames")
+        _within(spec(Animate, "fps"), self.fps, "Frames per second")
+        _within(spec(Animate, "beta"), self.beta, "Smoothness (beta)")
         return self
 
     def body(self, model_id: str, sample_type: str, channel_order: str,
@@ -152,8 +179,31 @@ def variations_group_name(model: str, seed: int) -> str:
     return f"{model} · seed {seed}"
 
 
+def is_sr(model: dict) -> bool:
+    """A super-resolution model: it only upscales, never generates."""
+    return model.get("kind") == "sr" or bool(model.get("for_sr"))
+
+
 def model_label(model: dict) -> str:
-    """One line for the model list: name, source size, scales, date."""
-    created = str(model.get("created", ""))[:10]
-    return (f"{model.get('name', '?')} · {model.get('width', '?')}×{model.get('height', '?')} · "
-            f"{model.get('num_scales', '?')} scales · {created}")
+    """One line for the model list: name, source size, scales, date and time."""
+    when = local_time(str(model.get("created", "")))
+    label = (f"{model.get('name', '?')} · {model.get('width', '?')}×{model.get('height', '?')} · "
+             f"{model.get('num_scales', '?')} scales · {when}")
+    if model.get("complete") is False:
+        label += " · unfinished"
+    return label
+
+
+def local_time(created: str) -> str:
+    """'2026-01-02 04:04' in this computer's time zone, from the manifest's ISO 8601 UTC."""
+    try:
+        return datetime.fromisoformat(created).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return created[:16].replace("T", " ")
+
+
+def model_labels(models) -> list[str]:
+    """model_label for each, made unique: rows that would read the same get their id."""
+    labels = [model_label(m) for m in models]
+    return [f"{label} · {m.get('id', '?')}" if labels.count(label) > 1 else label
+            for label, m in zip(labels, models)]

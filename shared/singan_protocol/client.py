@@ -48,6 +48,15 @@ class RemoteError(ProtocolError):
         self.job_id = event.body.get("job_id")
 
 
+class BackendSilent(ProtocolError):
+    """wait(silence_s=...) heard nothing from the backend, not even a heartbeat: it is gone."""
+
+    def __init__(self, silent_s: float, events: list[Event]):
+        super().__init__(f"the backend sent nothing for {silent_s:.0f} s, not even a heartbeat",
+                         "unreachable")
+        self.events = events  # this request's events received before the silence
+
+
 class Client:
     def __init__(self, info: ConnectionInfo, context: zmq.Context | None = None):
         self.info = info
@@ -55,8 +64,13 @@ class Client:
         self.context = context or zmq.Context.instance()
         self.socket = self.context.socket(zmq.DEALER)
         self.socket.setsockopt(zmq.LINGER, 0)  # close() never waits for an absent backend
+        if info.curve_server_key:  # a backend beyond loopback: encrypted, with a fresh key pair
+            public, secret = zmq.curve_keypair()
+            self.socket.curve_serverkey = info.curve_server_key.encode("ascii")
+            self.socket.curve_publickey, self.socket.curve_secretkey = public, secret
         self.socket.connect(info.url)  # returns at once; ZeroMQ connects in the background
         self._backlog: deque[Event] = deque(maxlen=MAX_BACKLOG)
+        self.last_heard = time.monotonic()  # when the backend last sent a valid message
         self.dropped = 0  # events with a bad signature or shape, dropped and logged
 
     @classmethod
@@ -90,20 +104,28 @@ class Client:
         return events
 
     def wait(self, msg_id: str, timeout_s: float | None = None,
-             on_event: Callable[[Event], None] | None = None) -> list[Event]:
+             on_event: Callable[[Event], None] | None = None,
+             silence_s: float | None = None) -> list[Event]:
         """Block until the final event for `msg_id`; return all of its events in order.
 
         Events of other requests stay queued for the next poll_events(). Raises TimeoutError.
         `on_event` sees each event of this request as it arrives (a CLI progress bar).
+        With `silence_s`, a quiet backend is pinged (a `heartbeat` request, three times per
+        silence_s) and BackendSilent is raised once it has sent nothing for silence_s: a
+        killed backend never leaves the caller waiting forever.
         """
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         got: list[Event] = []
+        pings: set[str] = set()  # our heartbeat requests: their replies are ours to drop
+        self.last_heard = last_ping = time.monotonic()
         while True:
             self._drain()
             keep: deque[Event] = deque(maxlen=MAX_BACKLOG)
             final = False
             while self._backlog:
                 ev = self._backlog.popleft()
+                if ev.parent_id in pings:
+                    continue
                 if final or ev.parent_id != msg_id:
                     keep.append(ev)
                     continue
@@ -117,6 +139,17 @@ class Client:
             wait_ms = 1000 if deadline is None else int(1000 * (deadline - time.monotonic()))
             if wait_ms <= 0:
                 raise TimeoutError(f"no final answer to {msg_id} within {timeout_s} s")
+            if silence_s is not None:
+                now = time.monotonic()
+                if now - self.last_heard > silence_s:
+                    raise BackendSilent(now - self.last_heard, got)
+                if min(now - self.last_heard, now - last_ping) > silence_s / 3:
+                    last_ping = now
+                    try:
+                        pings.add(self.request("heartbeat"))
+                    except ProtocolError:  # send queue full: the silence decides
+                        pass
+                wait_ms = min(wait_ms, 250)
             self.socket.poll(min(wait_ms, 1000), zmq.POLLIN)
 
     def call(self, msg_type: str, body: dict | None = None,
@@ -155,5 +188,6 @@ class Client:
                 self.dropped += 1
                 log.warning("dropped a message from the backend: %s", e.message)
                 continue
+            self.last_heard = time.monotonic()
             self._backlog.append(Event(msg.msg_type, msg.parent_id, msg.body, msg.images,
                                        msg.msg_id, msg.date))

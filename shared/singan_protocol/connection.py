@@ -27,6 +27,9 @@ class ConnectionInfo:
     version: str  # protocol version the backend speaks
     models_dir: str  # absolute path of the model store it serves
     signature_scheme: str = SIGNATURE_SCHEME
+    # The backend's CURVE public key (Z85, 40 characters) when it listens beyond loopback and
+    # encrypts; "" on loopback, where traffic never leaves the machine.
+    curve_server_key: str = ""
 
     @property
     def url(self) -> str:
@@ -50,7 +53,11 @@ class ConnectionInfo:
                                 f"{d['signature_scheme']!r}")
         if not 0 < d["port"] < 65536 or not d["key"]:
             raise ProtocolError("connection file: bad port or empty key")
-        return cls(**{name: d.get(name, SIGNATURE_SCHEME) for name in want})
+        curve = d.get("curve_server_key", "")
+        if not isinstance(curve, str) or len(curve) not in (0, 40):
+            raise ProtocolError("connection file: 'curve_server_key' is not a Z85 CURVE key")
+        return cls(**{name: d.get(name, SIGNATURE_SCHEME) for name in want},
+                   curve_server_key=curve)
 
 
 def read_connection_file(path: str | os.PathLike) -> ConnectionInfo:

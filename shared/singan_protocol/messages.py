@@ -1,8 +1,10 @@
 """Typed bodies of every request and event (PROTOCOL.md sections 4 and 5).
 
 Each body is a frozen dataclass; `from_dict` type-checks every field against the annotation
-(bool is not an int, an int is accepted as a float, unknown fields are refused) and then
-the class's own range checks. Failures raise ProtocolError("bad_request"/"bad_option").
+(bool is not an int, an int is accepted as a float, unknown fields are refused), then the
+ranges its `opt()` declares (fields.py: the one place a request field's default, range and
+help live) and the class's own cross-field checks. Failures raise
+ProtocolError("bad_request"/"bad_option").
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from .fields import opt, specs
 from .payload import BYTES_PER_SAMPLE, CHANNELS
 from .wire import ProtocolError
 
-PRESETS = ("paper", "default", "quick")
+# the engine's PRESETS (a test keeps them equal), fastest first as the docker lists them
+PRESETS = ("quick", "default", "paper")
 MAX_SEED = 2**63 - 1
+MAX_SIDE = 8192  # px, the largest side of a result (the engine's sample.MAX_SIDE)
 
 
 def _type_ok(value: Any, tp: Any) -> bool:
@@ -77,6 +82,9 @@ class Body:
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ProtocolError(f"{cls.TYPE}: missing field {f.name!r}")
         obj = cls(**kwargs)
+        for spec in specs(cls).values():
+            problem = spec.problem(getattr(obj, spec.name))
+            _need(problem is None, problem)
         obj.check()
         return obj
 
@@ -84,7 +92,7 @@ class Body:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def check(self) -> None:
-        """Range checks beyond types; raise ProtocolError("bad_option")."""
+        """Checks beyond each field's own range; raise ProtocolError("bad_option")."""
 
     def image_count(self) -> int:
         return self.IMAGES
@@ -102,20 +110,20 @@ def _need(ok: bool, message: str) -> None:
         raise ProtocolError(message, "bad_option")
 
 
-def _check_seed(seed: int | None) -> None:
-    _need(seed is None or 0 <= seed <= MAX_SEED, f"seed must be in 0..{MAX_SEED}")
-
-
-def _check_start_scale(start_scale: int | None) -> None:
-    _need(start_scale is None or start_scale >= 0, "start_scale must be >= 0")
-
-
-def _check_output(sample_type: str, channel_order: str) -> None:
-    _need(sample_type in BYTES_PER_SAMPLE, f"sample_type must be one of {list(BYTES_PER_SAMPLE)}")
-    _need(channel_order in CHANNELS, f"channel_order must be one of {list(CHANNELS)}")
-
-
 # ---- requests ------------------------------------------------------------------------------
+
+COUNT = {"lo": 1, "hi": 64}  # results per request
+SEED = {"lo": 0, "hi": MAX_SEED}
+SIDE = {"lo": 1, "hi": MAX_SIDE}  # px, a result's side (the engine's sample_scales checks it)
+
+
+def _sample_type():  # a function: each class needs its own dataclasses.Field
+    return opt("u8", choices=tuple(BYTES_PER_SAMPLE), help="the result's sample type")
+
+
+def _channel_order():
+    return opt("RGBA", choices=tuple(CHANNELS), help="the result's channel order")
+
 
 @dataclass(frozen=True)
 class Hello(Body):
@@ -147,76 +155,65 @@ class JobRef(Body):
 class Train(Body):
     TYPE: ClassVar[str] = "train"
     IMAGES: ClassVar[int] = 1
-    name: str | None = None  # shown in list_models; nil: the engine's default ("model")
-    preset: str = "default"  # "paper" | "default" | "quick"
-    max_size: int | None = None  # px, longer side of the finest scale
-    min_size: int | None = None  # px, shorter side of the coarsest scale
-    scale_factor: float | None = None  # between scales, in (0, 1)
-    iters: int | None = None  # per scale
-    seed: int | None = None
-    for_animation: bool = False
-    d_steps: int | None = None  # discriminator steps per iteration
-    g_steps: int | None = None  # generator steps per iteration
-    lr: float | None = None  # Adam learning rate
-    alpha: float | None = None  # reconstruction loss weight
-    source_name: str | None = None  # file or layer name, kept in the manifest
-    resume: str | None = None  # finish this unfinished model instead (then no image)
+    # Every option left nil takes the preset's value. The ranges are the engine's
+    # (TrainConfig.validate, the authority; a test keeps them equal), so a client can show them.
+    name: str | None = opt(None, help="shown in list_models; nil: the engine's default")
+    preset: str = opt("default", choices=PRESETS, help="the options to start from")
+    max_size: int | None = opt(None, lo=11, hi=4096, help="longest side of the finest scale, px")
+    min_size: int | None = opt(None, lo=11, hi=4096,
+                               help="shortest side of the coarsest scale, px")
+    scale_factor: float | None = opt(None, lo=0.3, below=1.0,
+                                     help="nominal ratio between scales")
+    iters: int | None = opt(None, lo=1, hi=100_000, help="iterations per scale")
+    seed: int | None = opt(None, **SEED, help="seed of the whole run (nil: 0)")
+    for_animation: bool = opt(False, help="train with noise padding and min size 20, for "
+                                          "animations")
+    d_steps: int | None = opt(None, lo=1, hi=100, help="discriminator steps per iteration")
+    g_steps: int | None = opt(None, lo=1, hi=100, help="generator steps per iteration")
+    lr: float | None = opt(None, above=0.0, hi=0.1, help="Adam learning rate")
+    alpha: float | None = opt(None, lo=0.0, help="reconstruction loss weight")
+    source_name: str | None = opt(None, help="file or layer name, kept in the manifest")
+    resume: str | None = opt(None, help="finish this unfinished model instead (then no image)")
 
     def image_count(self) -> int:
         return 0 if self.resume else 1
 
     def check(self) -> None:
         _need(self.name is None or 0 < len(self.name) <= 200, "name must be 1..200 characters")
-        for name in ("d_steps", "g_steps"):
-            _need(getattr(self, name) is None or 1 <= getattr(self, name) <= 100,
-                  f"{name} must be in 1..100")
-        _need(self.preset in PRESETS, f"preset must be one of {list(PRESETS)}")
-        _need(self.max_size is None or 8 <= self.max_size <= 8192, "max_size must be in 8..8192")
-        _need(self.min_size is None or 4 <= self.min_size <= 8192, "min_size must be in 4..8192")
-        _need(self.scale_factor is None or 0.0 < self.scale_factor < 1.0,
-              "scale_factor must be in (0, 1)")
-        _need(self.iters is None or 1 <= self.iters <= 1_000_000, "iters must be >= 1")
-        _check_seed(self.seed)
 
 
 @dataclass(frozen=True)
 class Generate(Body):
     TYPE: ClassVar[str] = "generate"
-    model_id: str
-    n: int = 1
-    width: int | None = None  # px; default: the model's size (or scale_h / scale_v of it)
-    height: int | None = None
-    scale_h: float | None = None  # width as a multiple of the model's, when width is nil
-    scale_v: float | None = None
-    start_scale: int = 0
-    seed: int | None = None
-    sample_type: str = "u8"
-    channel_order: str = "RGBA"
-
-    def check(self) -> None:
-        _need(1 <= self.n <= 64, "n must be in 1..64")
-        _need(self.width is None or self.width >= 1, "width must be >= 1")
-        _need(self.height is None or self.height >= 1, "height must be >= 1")
-        for name in ("scale_h", "scale_v"):
-            _need(getattr(self, name) is None or getattr(self, name) > 0, f"{name} must be > 0")
-        _check_start_scale(self.start_scale)
-        _check_seed(self.seed)
-        _check_output(self.sample_type, self.channel_order)
+    model_id: str = opt(help="model id or name")
+    n: int = opt(1, **COUNT, help="how many samples")
+    width: int | None = opt(None, **SIDE, help="px; nil: the model's width (or scale_h of it)")
+    height: int | None = opt(None, **SIDE, help="px; nil: the model's height (or scale_v of it)")
+    scale_h: float | None = opt(None, above=0.0,
+                                help="width as a multiple of the model's, when width is nil")
+    scale_v: float | None = opt(None, above=0.0,
+                                help="height as a multiple of the model's, when height is nil")
+    start_scale: int = opt(0, lo=0, help="keep the layout of the scales below this one (0 = "
+                                         "all random)")
+    seed: int | None = opt(None, **SEED, help="sample i uses seed + i (nil: random)")
+    sample_type: str = _sample_type()
+    channel_order: str = _channel_order()
+    lift: bool = opt(True, help="sizes in the source's px, lifted from it; false: the model's "
+                                "px")
 
 
 @dataclass(frozen=True)
 class Harmonize(Body):
     TYPE: ClassVar[str] = "harmonize"
     IMAGES: ClassVar[int] = 2  # composite, mask (GRAY, or any order: its channels averaged)
-    model_id: str
-    n: int = 1  # results, each with fresh noise
-    start_scale: int | None = None  # injection scale, 1..; nil: the engine's default
-    seed: int | None = None
-
-    def check(self) -> None:
-        _need(1 <= self.n <= 64, "n must be in 1..64")
-        _check_start_scale(self.start_scale)
-        _check_seed(self.seed)
+    model_id: str = opt(help="model id or name (trained on the background image)")
+    n: int = opt(1, **COUNT, help="how many results, each with fresh noise")
+    # its top, num_scales - 1, is the model's: the engine checks it
+    start_scale: int | None = opt(None, lo=1, help="injection scale, 1 .. scales - 1; lower "
+                                                   "changes more (nil: the task's default)")
+    seed: int | None = opt(None, **SEED, help="result i uses seed + i (nil: random)")
+    lift: bool = opt(True, help="the result at the image's resolution, lifted from the "
+                                "source's patches")
 
 
 @dataclass(frozen=True)
@@ -228,52 +225,60 @@ class Edit(Harmonize):
 class Paint(Harmonize):
     TYPE: ClassVar[str] = "paint"
     IMAGES: ClassVar[int] = 1  # the painting
-    quantize: bool = False  # snap the painting to the training image's 5 k-means colours
-    refine: bool = False  # also retrain the injection scale on quantised inputs (slower)
+    quantize: bool = opt(False, help="snap the painting to the training image's 5 main colours")
+    refine: bool = opt(False, help="also retrain the injection scale on quantised inputs "
+                                   "(slower, cleaner)")
 
 
 @dataclass(frozen=True)
 class Upscale(Body):
     TYPE: ClassVar[str] = "upscale"
     IMAGES: ClassVar[int] = 1
-    factor: float
-    model_id: str | None = None  # nil: train an SR model on the image first
-    seed: int | None = None
-    # options for the SR model trained when model_id is nil
-    preset: str | None = None
-    max_size: int | None = None
-    min_size: int | None = None
-    iters: int | None = None
-    name: str | None = None
-    source_name: str | None = None
-
-    def check(self) -> None:
-        _need(1.0 < self.factor <= 16.0, "factor must be in (1, 16]")
-        _need(self.preset is None or self.preset in PRESETS, f"preset must be one of {PRESETS}")
-        _need(self.iters is None or self.iters >= 1, "iters must be >= 1")
-        _check_seed(self.seed)
+    factor: float = opt(above=1.0, hi=16.0, help="e.g. 2, 4 or 3.5")
+    model_id: str | None = opt(None, help="an SR model trained before; nil: train one on the "
+                                          "image first")
+    method: str | None = opt(None, choices=("patch", "singan"),
+                             help="patch: internal-patch SR, no training; singan: the paper's SR "
+                                  "model; nil: singan with a model_id, else patch")
+    seed: int | None = opt(None, **SEED, help="seed of the training and of the noise")
+    # options for the SR model trained when model_id is nil (Train's ranges)
+    preset: str | None = opt(None, choices=PRESETS, help="the options to start from")
+    max_size: int | None = opt(None, lo=11, hi=4096,
+                               help="train on the image shrunk to this longest side, px")
+    min_size: int | None = opt(None, lo=11, hi=4096, help="coarsest scale's shorter side, px")
+    iters: int | None = opt(None, lo=1, hi=100_000, help="iterations per scale")
+    name: str | None = opt(None, help="name of the SR model")
+    source_name: str | None = opt(None, help="file or layer name, kept in the manifest")
 
 
 @dataclass(frozen=True)
 class Animate(Body):
     TYPE: ClassVar[str] = "animate"
-    model_id: str
-    frames: int = 100
-    fps: float = 10.0
-    start_scale: int = 0
-    beta: float = 0.9  # noise memory of the random walk, paper section 4.5
-    loop: bool = True  # the last frame leads back to the first
-    seed: int | None = None
-    sample_type: str = "u8"
-    channel_order: str = "RGBA"
+    model_id: str = opt(help="model id or name")
+    frames: int = opt(100, lo=1, hi=1000, help="number of frames")
+    # 50: a GIF's frame delay is in 1/100 s and viewers slow shorter delays than 2/100 down
+    fps: float = opt(10.0, lo=1.0, hi=50.0, help="frames per second")
+    start_scale: int = opt(0, lo=0, help="scales below it keep the image's layout; the paper "
+                                         "uses 0, 1 or 2")
+    beta: float = opt(0.9, lo=0.0, hi=1.0, help="momentum of the noise walk (paper section "
+                                                "4.5); the paper uses 0.8 .. 0.95")
+    loop: bool = opt(True, help="the last frame leads back to the first (a cross-fade)")
+    seed: int | None = opt(None, **SEED, help="seed of the walk (nil: random)")
+    sample_type: str = _sample_type()
+    channel_order: str = _channel_order()
+    lift: bool = opt(False, help="frames at the training image's size, lifted from its "
+                                 "patches (a lift per frame: slower)")
 
-    def check(self) -> None:
-        _need(1 <= self.frames <= 1000, "frames must be in 1..1000")
-        _need(1.0 <= self.fps <= 50.0, "fps must be in 1..50")
-        _need(0.0 <= self.beta <= 1.0, "beta must be in [0, 1]")
-        _check_start_scale(self.start_scale)
-        _check_seed(self.seed)
-        _check_output(self.sample_type, self.channel_order)
+
+@dataclass(frozen=True)
+class Instant(Body):
+    TYPE: ClassVar[str] = "instant"
+    IMAGES: ClassVar[int] = 1  # the image the variations are made of (no model needed)
+    n: int = opt(1, **COUNT, help="how many variations")
+    width: int | None = opt(None, **SIDE, help="px; nil: the image's (one alone keeps the "
+                                               "aspect)")
+    height: int | None = opt(None, **SIDE, help="px; nil: the image's")
+    seed: int | None = opt(None, **SEED, help="variation i uses seed + i (nil: random)")
 
 
 # msg_type -> body class. Quick requests are answered on the socket thread; the rest are jobs.
@@ -284,7 +289,7 @@ QUICK_REQUESTS: dict[str, type[Body]] = {
 }
 JOB_REQUESTS: dict[str, type[Body]] = {
     "train": Train, "generate": Generate, "harmonize": Harmonize, "edit": Edit,
-    "paint": Paint, "upscale": Upscale, "animate": Animate,
+    "paint": Paint, "upscale": Upscale, "animate": Animate, "instant": Instant,
 }
 REQUESTS = {**QUICK_REQUESTS, **JOB_REQUESTS}
 

@@ -198,6 +198,6 @@ class ReplayGuard:
         if msg.msg_id in self.seen:
             raise ProtocolError(f"replayed message {msg.msg_id}", "replayed")
         self.seen[msg.msg_id] = now
-        if abs(msg.date - now) > self.window_s:
+        if not abs(msg.date - now) <= self.window_s:  # "not <=": a NaN date is stale too
             raise ProtocolError(f"message date is {msg.date - now:+.0f} s from the backend's "
                                 f"clock (window {self.window_s:.0f} s)", "stale", msg.msg_id)

@@ -75,15 +75,22 @@ def test_samples_at_any_size_and_start_scale(trained):
     store, model_id = trained
     (wide,) = actions.sample(store, model_id, width=70, height=20, seed=0)
     assert wide.shape == (20, 70, 3)
+    # scale factors are multiples of the source's size (the kept full-resolution image) ...
     (scaled,) = actions.sample(store, model_id, scale_h=1.5, scale_v=0.5, seed=0)
+    h, w = store.source_size(model_id)
+    assert scaled.shape == (round(h * 0.5), round(w * 1.5), 3)
+    # ... and of the finest scale's size with lift=False (the model's own pixels)
+    (scaled,) = actions.sample(store, model_id, scale_h=1.5, scale_v=0.5, seed=0, lift=False)
     h, w = store.info(model_id).finest
     assert scaled.shape == (round(h * 0.5), round(w * 1.5), 3)
     # a higher start scale keeps the layout: closer to the training image than scale 0
     real = store.load(model_id).reals[-1]
     real = ((real[0].permute(1, 2, 0) + 1) / 2).numpy()
-    free = np.mean([np.abs(s - real).mean() for s in actions.sample(store, model_id, n=4, seed=1)])
+    free = np.mean([np.abs(s - real).mean()
+                    for s in actions.sample(store, model_id, n=4, seed=1, lift=False)])
     kept = np.mean([np.abs(s - real).mean()
-                    for s in actions.sample(store, model_id, n=4, seed=1, start_scale=2)])
+                    for s in actions.sample(store, model_id, n=4, seed=1, start_scale=2,
+                                            lift=False)])
     assert kept < free
     with pytest.raises(BadOption, match="between 0 and 2"):
         actions.sample(store, model_id, start_scale=3)
@@ -165,7 +172,7 @@ def test_authors_z_opt_redraw_keeps_the_last_draw(tmp_path, tiny_image):
                                      device="cpu"))
     assert model.z_rec.shape == fixed.z_rec.shape
     assert not torch.equal(model.z_rec, fixed.z_rec)  # the saved z_opt is a later draw
-    (out,) = actions.sample(store, model_id, seed=0)
+    (out,) = actions.sample(store, model_id, seed=0, lift=False)
     assert out.shape == (24, 32, 3)
 
 

@@ -45,8 +45,9 @@ def run_in_krita(krita_template, tmp_path):
         result = kritarun.run_scenario(krita_template, tmp_path / scenario, scenario, params,
                                        timeout_s, artifacts)
         if result.rc == 139:
-            # Krita 5.1.5 itself segfaults now and then (importAnimation, about 1 run in 29:
-            # KRITA_NOTES.md). One retry in a fresh profile; a second crash fails the test.
+            # Krita 5.1.5 itself segfaults now and then (its importAnimation, which the
+            # plugin no longer calls there; KRITA_NOTES.md). One retry in a fresh profile; a
+            # second crash fails the test.
             warnings.warn(f"Krita crashed (rc 139) in {scenario}; retrying once", stacklevel=2)
             result = kritarun.run_scenario(krita_template, tmp_path / f"{scenario}-retry",
                                            scenario, params, timeout_s, artifacts)

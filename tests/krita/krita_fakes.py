@@ -41,11 +41,19 @@ class FakeClient:
         self.queue: list[Event] = []
         self.closed = False
         self.fd = 99
+        self.instant: dict[str, tuple] = {}  # msg_type -> (event type, body, images)
 
     def request(self, msg_type, body=None, images=()):
         msg_id = f"m{next(self.ids)}"
         self.sent.append((msg_id, msg_type, dict(body or {}), list(images)))
+        if msg_type in self.instant:  # the answer is readable before request() returns
+            self.push(msg_type=self.instant[msg_type][0], parent_id=msg_id,
+                      body=self.instant[msg_type][1], images=self.instant[msg_type][2])
         return msg_id
+
+    def answer_at_once(self, msg_type, reply_type, body=None, images=()):
+        """Make the next requests of `msg_type` answered during the send itself."""
+        self.instant[msg_type] = (reply_type, body, images)
 
     def poll_events(self):
         events, self.queue = self.queue, []
@@ -113,6 +121,19 @@ class FakeAdapter:
     documents: list = field(default_factory=list)  # (name, image, fmt)
     animations: list = field(default_factory=list)
     fail_with: Exception | None = None
+    layer_size: tuple = (4, 3)  # px of what read_layer returns
+    settings: dict = field(default_factory=dict)  # Krita's settings, group "singan"
+
+    animated_layer_refused: str | None = None  # the adapter's animated_layer_problem()
+
+    def animated_layer_problem(self):
+        return self.animated_layer_refused
+
+    def read_setting(self, name) -> str:
+        return self.settings.get(name, "")
+
+    def write_setting(self, name, value) -> None:
+        self.settings[name] = value
 
     def place(self, x=0, y=0) -> Placement:
         return Placement("DOC", self.doc.document, self.doc.name, "NODE", x, y, self.fmt)
@@ -127,7 +148,7 @@ class FakeAdapter:
         if self.fail_with:
             raise self.fail_with
         mask = image(order="GRAY", fill=255) if with_mask else None
-        return LayerRead(self.place(2, 3), self.doc.layer, image(), mask)
+        return LayerRead(self.place(2, 3), self.doc.layer, image(*self.layer_size), mask)
 
     def read_paste(self) -> PasteRead:
         return PasteRead(self.place(), "paste", image(fill=1), image(order="GRAY", fill=255),
@@ -141,6 +162,6 @@ class FakeAdapter:
     def new_document(self, name, image, fmt) -> None:
         self.documents.append((name, image, fmt))
 
-    def new_animation(self, name, frames, fps, fmt, as_layers) -> str:
-        self.animations.append((name, len(frames), fps, as_layers))
-        return "as layers in a group" if as_layers else "as an animated layer"
+    def new_animation(self, name, frames, fps, fmt, animated_layer=False) -> str:
+        self.animations.append((name, len(frames), fps, animated_layer))
+        return "as an animated layer" if animated_layer else "as layers in a group"

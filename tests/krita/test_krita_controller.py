@@ -70,7 +70,7 @@ def test_train_sends_the_layer_and_selects_the_new_model(world):
                                           "fraction": 0.26, "eta_s": 75.0, "elapsed_s": 20.0})
     job = ctl.view().jobs[0]
     assert job.fraction == pytest.approx(0.26)
-    assert job.detail == "scale 2/5 · iteration 3/10 · 1 min 15 s left"
+    assert job.detail == "scale 2/5 · iteration 3/10 · estimating time"  # one scale timed
     answer(ctl, client, "result", rid, {"job_id": "j1", "model_id": "m-1", "name": "sunset"})
     assert not ctl.jobs and ctl.selected == "m-1"
     assert "is ready" in ctl.message and ctl.level == "info"
@@ -141,16 +141,23 @@ def test_upscale_opens_a_new_document(world):
     assert name == "sunset x2" and (result.width, result.height) == (8, 6)
 
 
-def test_animate_asks_for_u8_bgra_frames(world):
+def test_animate_asks_for_u8_bgra_frames_and_defaults_to_layers_in_a_group(world):
     ctl, backend, adapter, clock = world
     client = connect(ctl, backend, [MODEL])
-    ctl.animate_options = ctl.animate_options.__class__(frames=3, as_layers=True)
+    ctl.animate_options = ctl.animate_options.__class__(frames=3)
     ctl.animate()
     rid, _, body, _ = client.last("animate")
     assert (body["frames"], body["sample_type"], body["channel_order"]) == (3, "u8", "BGRA")
     answer(ctl, client, "result", rid, {"job_id": "j", "model_id": "m-1", "fps": 10.0, "seed": 1},
            [image()] * 3)
-    assert adapter.animations == [("sunset animation", 3, 10.0, True)]
+    # the path that cannot crash Krita; the animated layer only when asked for
+    assert adapter.animations == [("sunset animation", 3, 10.0, False)]
+    assert "as layers in a group" in ctl.message
+    ctl.animate_options = ctl.animate_options.__class__(frames=3, animated_layer=True)
+    ctl.animate()
+    answer(ctl, client, "result", client.last("animate")[0],
+           {"job_id": "k", "model_id": "m-1", "fps": 10.0, "seed": 2}, [image()] * 3)
+    assert adapter.animations[-1][3] is True
 
 
 def test_backend_errors_become_docker_messages(world):
@@ -255,3 +262,148 @@ def test_delete_model_refreshes_the_list(world):
     answer(ctl, client, "reply", client.last("delete_model")[0], {})
     answer(ctl, client, "reply", client.last("list_models")[0], {"models": []})
     assert ctl.models == [] and ctl.selected is None
+
+
+# ---- replies that arrive during the send (a fast backend, a drained socket) -------------
+
+def test_a_quick_reply_during_the_send_reaches_its_handler(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend)
+    client.answer_at_once("list_models", "reply", {"models": [MODEL]})
+    ctl.refresh_models()
+    assert ctl.models == [MODEL] and ctl.selected == "m-1"
+    assert not ctl._quick
+
+
+def test_a_job_result_during_the_send_places_the_result_and_keeps_its_message(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend, [MODEL])
+    client.answer_at_once("generate", "result", {"job_id": "j", "model_id": "m-1", "seed": 5},
+                          [image(64, 48)])
+    ctl.generate()
+    assert adapter.added and adapter.added[0][2] == "sunset · seed 5"
+    assert not ctl.jobs and "seed 5" in ctl.message
+
+
+def test_a_resumed_job_whose_poll_is_answered_during_the_send_finishes(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend)
+    ctl.train()
+    rid = client.last("train")[0]
+    answer(ctl, client, "accepted", rid, {"job_id": "j1", "position": 0, "lane": "train"})
+    backend.stop()
+    clock.advance(SETTINGS.reconnect_interval_s + 0.1)
+    ctl.tick()
+    backend.start(key="k2", pid=43)
+    clock.advance(SETTINGS.reconnect_interval_s + 0.1)
+    new = connect_again(ctl, backend, clock)
+    new.answer_at_once("fetch_result", "reply", {"job_id": "j1", "state": "running",
+                                                 "fraction": 0.35})
+    clock.advance(SETTINGS.poll_interval_s + 0.1)
+    ctl.tick()
+    assert ctl.jobs[rid].fraction == pytest.approx(0.35) and ctl.jobs[rid].poll_id is None
+    new.answer_at_once("fetch_result", "result", {"job_id": "j1", "model_id": "m-1",
+                                                  "name": "sunset"})
+    clock.advance(SETTINGS.poll_interval_s + 0.1)
+    ctl.tick()  # polled again (not stuck "reconnected"), and the result lands
+    assert not ctl.jobs and ctl.selected == "m-1" and not ctl._polls
+
+
+# ---- the model list --------------------------------------------------------------------
+
+SR = dict(MODEL, id="up-1", name="sunset x2 upscale", kind="sr", for_sr=True,
+          created="2026-01-03T10:00:00+00:00")
+
+
+def test_super_resolution_models_are_listed_apart_and_never_picked(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend, [MODEL, SR])  # the SR model is the newest
+    view = ctl.view()
+    assert [m["id"] for m in view.models] == ["m-1"] and [m["id"] for m in view.sr_models] == ["up-1"]
+    assert ctl.selected == "m-1"
+    ctl.select_model("up-1")
+    assert ctl.selected == "m-1"
+    ctl.paint()
+    assert client.last("paint")[2]["model_id"] == "m-1"
+
+
+def test_only_super_resolution_models_means_no_model_for_generating(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend, [SR])
+    assert ctl.selected is None and ctl.selected_model() is None
+    ctl.generate()
+    assert "Train a model first" in ctl.message
+    assert not [s for s in client.sent if s[1] == "generate"]
+
+
+def test_an_unfinished_model_is_not_picked_over_a_finished_one(world):
+    ctl, backend, adapter, clock = world
+    newer = dict(MODEL, id="m-2", created="2026-02-01T00:00:00+00:00", complete=False)
+    connect(ctl, backend, [MODEL, newer])
+    assert ctl.selected == "m-1"
+
+
+# ---- quitting Krita --------------------------------------------------------------------
+
+def test_an_adopted_backend_is_stopped_when_krita_quits(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend)  # found running: this Krita did not start it
+    assert not ctl.process.running
+    client.answer_at_once("shutdown", "reply", {})
+    ctl.shutdown(wait_s=1.0)
+    assert client.last("shutdown") and client.closed
+
+
+def test_a_backend_the_painter_keeps_is_left_running(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend)
+    ctl.set_keep_backend(True)
+    assert ctl.view().keep_backend and adapter.settings["keep_backend"] == "true"
+    again = Controller(SETTINGS, adapter, ctl.connection, ctl.process, clock=clock)
+    assert again.keep_backend  # the painter's choice outlives the Krita session
+    ctl.shutdown(wait_s=1.0)
+    assert not [s for s in client.sent if s[1] == "shutdown"] and client.closed
+
+
+def test_a_training_preview_reaches_the_docker(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend)
+    ctl.train()
+    rid = client.last("train")[0]
+    answer(ctl, client, "accepted", rid, {"job_id": "j1", "position": 0, "lane": "train"})
+    answer(ctl, client, "progress", rid, {"job_id": "j1", "task": "train", "scale": 2,
+                                          "num_scales": 5, "iteration": 1, "total": 10,
+                                          "fraction": 0.42, "eta_s": 30.0, "elapsed_s": 9.0,
+                                          "preview_scale": 2}, [image(8, 6, order="RGBA")])
+    (job,) = ctl.view().jobs
+    assert (job.preview.width, job.preview.height) == (8, 6)
+    assert job.preview_caption == "A sample after 2 of 5 scales"
+
+
+def test_instant_variations_need_no_model_and_land_where_the_layer_is(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend)  # no model at all
+    assert ctl.view().reasons["instant"] is None and ctl.view().reasons["generate"] is not None
+    adapter.layer_size = (40, 30)
+    ctl.variation_options = ctl.variation_options.__class__(count=3, seed=4)
+    ctl.instant()
+    rid, _, body, images = client.last("instant")
+    assert body == {"n": 3, "width": 40, "height": 30, "seed": 4}  # the layer's own size
+    assert len(images) == 1 and images[0].channel_order == "BGRA"
+    answer(ctl, client, "result", rid, {"job_id": "j", "seed": 4, "count": 3, "width": 4,
+                                        "height": 3}, [image()] * 3)
+    place, names, group, _, results = adapter.added[0]
+    assert (place.x, place.y) == (2, 3) and names == ["instant 1", "instant 2", "instant 3"]
+    assert group == "Background instant · seed 4" and "3 instant variations" in ctl.message
+
+
+def test_where_krita_cannot_import_an_animation_the_opt_in_is_refused(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend, [MODEL])
+    adapter.animated_layer_refused = "Krita 5.1.5's animation import crashed Krita in our tests."
+    assert "crashed" in ctl.view().animated_layer_problem
+    ctl.animate_options = ctl.animate_options.__class__(frames=2, animated_layer=True)
+    ctl.animate()
+    answer(ctl, client, "result", client.last("animate")[0],
+           {"job_id": "j", "model_id": "m-1", "fps": 10.0, "seed": 1}, [image()] * 2)
+    assert adapter.animations[-1][3] is False  # frames in a group, whatever the checkbox said

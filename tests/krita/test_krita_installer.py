@@ -208,3 +208,31 @@ def test_detects_distro_kritas_python(monkeypatch, tmp_path):
     lib.write_bytes(b"\x7fELF...libpython3.11.so.1.0\x00...")
     monkeypatch.setattr(locations, "_linux_pykrita_libraries", lambda: [str(lib)])
     assert locations.detect_krita_python("linux") == ((3, 11), f"linked by {lib}")
+
+
+def test_singan_install_krita_takes_the_readmes_options_and_says_what_it_did(tmp_path, wheel_dir,
+                                                                           capsys):
+    from singan_backend import cli as singan_cli
+
+    res, rc = tmp_path / "krita", tmp_path / "kritarc"
+    code = singan_cli.main(["install-krita", "--resource-dir", str(res), "--krita-python", "3.11",
+                            "--kritarc", str(rc), "--platform", "manylinux_2_36_x86_64",
+                            "--wheels", str(wheel_dir)])
+    out = capsys.readouterr().out
+    assert code == 0 and (res / "pykrita" / "singan_krita" / "controller.py").exists()
+    assert str(res / "pykrita" / "singan_krita") in out
+    assert "msgpack-1.1.0-cp311-cp311-manylinux2014_x86_64.whl" in out and "pyzmq-27.1.0" in out
+    assert "restart Krita" in out and "Settings > Dockers > SinGAN" in out
+    assert singan_cli.main(["install-krita", "--resource-dir", str(res), "--kritarc", str(rc),
+                            "--uninstall"]) == 0
+    assert not (res / "pykrita" / "singan_krita").exists()
+
+
+def test_singan_install_krita_help_is_the_installers(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "singan_backend.cli", "install-krita", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "--resource-dir" in done.stdout and "--krita-python" in done.stdout

@@ -1,15 +1,20 @@
 """Docker options: validation in the painter's words, request bodies, names."""
 
+from datetime import datetime, timezone
+
 import pytest
 
 from singan_krita.errors import UserFacingError
 from singan_krita.options import (
+    PRESET_SIZES,
+    PRESETS,
     AnimateOptions,
     TaskOptions,
     TrainOptions,
     UpscaleOptions,
     VariationOptions,
     model_label,
+    model_labels,
     model_name,
     parse_seed,
     variations_group_name,
@@ -39,7 +44,7 @@ def test_variation_size_defaults_to_the_canvas():
 
 @pytest.mark.parametrize("options, words", [
     (VariationOptions(count=0), "between 1 and 64"),
-    (VariationOptions(width=9000), "between 8 and 8192"),
+    (VariationOptions(width=9000), "between 1 and 8192"),
     (VariationOptions(start_scale=5), "between 0 and 4"),
     (VariationOptions(count=64, width=8192, height=8192), "would not fit"),
 ])
@@ -65,7 +70,7 @@ def test_upscale_limits():
     UpscaleOptions(4.0).validate((1000, 1000))
     with pytest.raises(UserFacingError, match="limit is 8192"):
         UpscaleOptions(16.0).validate((1000, 1000))
-    with pytest.raises(UserFacingError, match="above 1"):
+    with pytest.raises(UserFacingError, match="greater than 1"):
         UpscaleOptions(1.0).validate((10, 10))
 
 
@@ -83,7 +88,32 @@ def test_names():
     assert variations_group_name("sunset", 7) == "sunset · seed 7"
     label = model_label({"name": "sunset", "width": 64, "height": 48, "num_scales": 5,
                          "created": "2026-01-02T03:04:05+00:00"})
-    assert label == "sunset · 64×48 · 5 scales · 2026-01-02"
+    local = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc).astimezone()
+    assert label == f"sunset · 64×48 · 5 scales · {local:%Y-%m-%d %H:%M}"
+
+
+def test_model_rows_are_unique_and_say_when_a_model_is_unfinished():
+    twin = {"name": "sunset", "width": 64, "height": 48, "num_scales": 5,
+            "created": "2026-01-02T03:04:05+00:00"}
+    labels = model_labels([dict(twin, id="sunset-1"), dict(twin, id="sunset-2"),
+                           dict(twin, id="other", name="dusk", complete=False)])
+    assert len(set(labels)) == 3 and labels[0].endswith("sunset-1")
+    assert labels[2].endswith("unfinished") and "other" not in labels[2]
+
+
+def test_the_presets_sizes_are_the_engines():
+    engine = pytest.importorskip("singan_backend.engine.config")
+    assert PRESET_SIZES == {name: engine.PRESETS[name].max_size for name in PRESETS}
+    assert set(PRESETS) == set(engine.PRESETS)
+
+
+def test_training_size_follows_the_preset_unless_set():
+    assert TrainOptions(preset="default").validate().body("x") == {"name": "x",
+                                                                   "preset": "default"}
+    assert TrainOptions(preset="default").size == 250
+    assert TrainOptions(preset="default", max_size=128).body("x")["max_size"] == 128
+    with pytest.raises(UserFacingError, match="between 11 and 4096"):
+        TrainOptions(max_size=8).validate()
 
 
 def test_read_region_uses_the_selection_or_the_layer_inside_the_canvas():

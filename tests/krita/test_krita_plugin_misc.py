@@ -17,7 +17,7 @@ from singan_krita.settings import PluginSettings, connection_file, load_settings
 PLUGIN = Path(singan_krita.__file__).parent
 # modules that may talk to Krita or Qt; everything else is plain logic
 KRITA_MODULES = {"__init__.py", "extension.py", "krita_adapter.py", "ui/docker.py"}
-QT_MODULES = KRITA_MODULES | {"ui/panel.py", "ui/eventloop.py"}
+QT_MODULES = KRITA_MODULES | {"ui/panel.py", "ui/pages.py", "ui/eventloop.py"}
 
 
 def imported(path: Path) -> set[str]:

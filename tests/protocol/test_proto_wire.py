@@ -6,7 +6,15 @@ import msgpack
 import pytest
 import zmq
 
-from singan_protocol import ImagePayload, ProtocolError, ReplayGuard, Signer, decode, encode
+from singan_protocol import (
+    ImagePayload,
+    ProtocolError,
+    ReplayGuard,
+    Signer,
+    decode,
+    encode,
+    new_key,
+)
 from singan_protocol.wire import MAX_BODY_BYTES, pack
 
 KEY = "ab" * 32
@@ -174,3 +182,14 @@ def test_round_trip_over_inproc_sockets(signer):
     dealer.close(0)
     router.close(0)
     ctx.term()
+
+
+@pytest.mark.parametrize("date", [float("nan"), float("inf"), float("-inf")])
+def test_a_date_that_is_not_a_finite_time_is_stale(date):
+    signer = Signer(new_key())
+    _, frames = encode(signer, "status", {})
+    msg = decode(signer, frames)
+    msg.date = date
+    with pytest.raises(ProtocolError) as e:
+        ReplayGuard(300).check(msg)
+    assert e.value.code == "stale"

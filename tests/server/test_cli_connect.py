@@ -58,3 +58,35 @@ def test_connect_errors_are_one_line(backend, tmp_path):
     assert result.stderr.strip().startswith("singan: error:") and "ghost" in result.stderr
     missing = singan("--connect", str(tmp_path / "none.json"), "models")
     assert missing.returncode == 2 and "singan-backend serve" in missing.stderr
+
+
+def test_connect_exits_when_the_backend_dies(tmp_path):
+    """kill -9 of the backend during a train: the CLI notices the missing heartbeats, says
+    what happens to the job, and exits non-zero instead of waiting forever."""
+    import json
+    import time
+
+    from server_harness import Backend
+
+    from singan_backend.remote import SILENCE_S
+
+    backend = Backend(tmp_path).start()
+    image = tmp_path / "scene.png"
+    Image.fromarray((demo_image(32, 24) * 255 + 0.5).astype(np.uint8)).save(image)
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "singan_backend.cli", "--connect", str(backend.connection_file),
+         "train", str(image), "--preset", "quick", "--max-size", "32", "--min-size", "20",
+         "--iters", "2000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+    journal = backend.models_dir / ".server" / "jobs.json"
+    deadline = time.monotonic() + 120
+    while not (journal.exists() and json.loads(journal.read_text())):
+        assert time.monotonic() < deadline and cli.poll() is None, cli.communicate()
+        time.sleep(0.2)
+    backend.kill()
+    killed = time.monotonic()
+    _, err = cli.communicate(timeout=SILENCE_S + 30)
+    assert cli.returncode == 2, err
+    assert time.monotonic() - killed < SILENCE_S + 15
+    line = [x for x in err.splitlines() if x.startswith("singan")][-1]
+    assert "the backend stopped" in line and "resumes" in line and "singan-backend serve" in line

@@ -165,8 +165,31 @@ def test_replays_deep_nesting_too_many_frames_and_huge_frames(fuzz):
     huge.close()
 
 
+def burst(fuzz, count: int = 300) -> None:
+    """`count` malformed messages of its own (seeded, so a failure reruns the same), so the
+    test below checks "at least 300" even when it runs alone, without the tests above."""
+    import random
+
+    rng = random.Random(12)
+    signer = fuzz[2]
+    for i in range(count):
+        kind = i % 3
+        if kind == 0:
+            send(fuzz, "random frames", [rng.randbytes(rng.randint(0, 200))
+                                         for _ in range(rng.randint(1, 6))])
+        elif kind == 1:
+            h = pack(header(rng.choice(sorted(REQUESTS))))
+            send(fuzz, "truncated msgpack", signed(signer, h[:rng.randint(0, len(h) - 1)], {}))
+        else:
+            body = {"model_id": rng.choice(["../x", "/etc", "a\\b", "", 7, None]),
+                    "n": rng.choice([-1, "2", 2.5, None])}
+            send(fuzz, "wrong types", signed(signer, header(rng.choice(["generate",
+                                                                        "delete_model"])), body))
+
+
 def test_afterwards_the_backend_serves_and_no_model_is_lost(fuzz, trained_store, capsys):
     backend = fuzz[0]
+    burst(fuzz)
     client = backend.client()
     assert client.hello("after fuzz")["version"] == "1.0"
     ids = [m["id"] for m in client.call("list_models").body["models"]]

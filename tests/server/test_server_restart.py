@@ -5,6 +5,8 @@ import json
 import os
 import signal
 import stat
+import subprocess
+import sys
 import time
 
 import pytest
@@ -140,3 +142,83 @@ def test_bad_command_lines_exit_nonzero(tmp_path, args, words):
     backend = Backend(tmp_path)
     assert backend.spawn(*args).wait(120) != 0
     assert words in backend.log()
+
+
+def test_damaged_journal_entries_are_set_aside_and_the_backend_starts(tmp_path):
+    backend = Backend(tmp_path)
+    server = backend.models_dir / ".server"
+    server.mkdir(parents=True)
+    bad = {"abc": {"job_id": 5, "body": "x", "started": "soon", "model_id": [1]},
+           "def": {"job_id": "def", "msg_type": "train", "body": {}, "started": 1.0,
+                   "image": None, "model_id": {"a": 1}},
+           "ghi": "not an entry"}
+    (server / "jobs.json").write_text(json.dumps(bad))
+    backend.start()
+    assert backend.client().call("status").body["queue"] == []
+    assert json.loads((server / "jobs.json").read_text()) == {}
+    assert json.loads((server / "jobs.bad.json").read_text()) == bad
+    assert "entry 'abc' is damaged" in backend.log()
+    assert backend.stop() == 0
+
+
+def test_a_connection_file_naming_an_unrelated_live_pid_is_taken_over(tmp_path):
+    """After a crash and a reboot the file's pid may be any program's: only the models
+    folder's lock says whether a backend still serves it."""
+    backend = Backend(tmp_path)
+    unrelated = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        for models_dir in (backend.models_dir, tmp_path / "elsewhere"):
+            write_connection_file(backend.connection_file, ConnectionInfo(
+                "tcp", "127.0.0.1", 1, new_key(), unrelated.pid, "1.0", str(models_dir)))
+            backend.start()
+            assert backend.info.pid == backend.proc.pid
+            assert backend.stop() == 0
+    finally:
+        unrelated.kill()
+        unrelated.wait()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """An 8 MB file system (tmpfs) to fill up; skipped where mounting one is not allowed."""
+    import shutil
+    import subprocess as sp
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if shutil.which("mount") is None or sp.run(
+            ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)],
+            capture_output=True).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    yield disk
+    sp.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(disk) -> None:
+    with open(disk / "filler", "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+
+
+def test_disk_full_in_training_says_so_and_the_job_resumes(tmp_path, small_disk):
+    backend = Backend(tmp_path, small_disk / "models").start()
+    c = backend.client()
+    msg_id = c.request("train", {"name": "full", **TINY, "iters": 30}, [tiny_image()])
+    job_id = progress_until_scale(c, msg_id, 1)[0].body["job_id"]
+    fill(small_disk)
+    final = c.wait(msg_id, 120)[-1]
+    assert final.msg_type == "error" and final.body["code"] == "disk_full", final.body
+    assert "the disk is full" in final.body["message"]
+    assert str(backend.models_dir) in final.body["message"]
+    journal = json.loads((backend.models_dir / ".server" / "jobs.json").read_text())
+    model_id = journal[job_id]["model_id"]  # kept, so that the job resumes
+    assert 1 <= manifest(backend.models_dir, model_id)["trained_scales"] < 3
+    assert backend.stop() == 0
+    (small_disk / "filler").unlink()
+    backend.start()
+    result = wait_final(backend.client(), job_id)
+    assert result.msg_type == "result" and result.body["model_id"] == model_id
+    assert backend.stop() == 0

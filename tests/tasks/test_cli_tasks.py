@@ -79,7 +79,7 @@ def test_upscale_trains_or_reuses_a_model(cli, sr_id, files, tmp_path):
     code, _, err = cli("upscale", str(files["scene"]), "--factor", "3.5",
                        "--model", sr_id, "--out", str(out))
     assert code == 0 and size_of(out) == (140, 112), err
-    code, _, err = cli("upscale", str(files["scene"]), "--factor", "2",
+    code, _, err = cli("upscale", str(files["scene"]), "--factor", "2", "--method", "singan",
                        "--preset", "quick", "--iters", "2", "--max-size", "24",
                        "--out", str(tmp_path / "x2.png"))
     assert code == 0 and size_of(tmp_path / "x2.png") == (80, 64), err

@@ -112,7 +112,7 @@ def test_bad_input_says_what_is_valid(store, model_id, scene, square_mask):
         actions.paint(store, model_id, np.zeros((0, 10, 3), np.float32))
     with pytest.raises(BadImage, match="needs a mask"):
         actions.edit(store, model_id, scene, None)
-    with pytest.raises(BadOption, match="between 1 and 100"):
+    with pytest.raises(BadOption, match="n must be between 1 and 64"):
         actions.inject(store, model_id, "paint", scene, n=0)
     with pytest.raises(BadOption, match="paint-to-image only"):
         actions.inject(store, model_id, "harmonize", scene, square_mask, quantize=True)

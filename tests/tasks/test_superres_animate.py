@@ -78,7 +78,7 @@ def test_animation_bad_input(store, anim_id):
     num_scales = store.info(anim_id).num_scales
     with pytest.raises(BadOption, match=f"between 0 and {num_scales - 1}"):
         actions.animate(store, anim_id, frames=3, start_scale=num_scales)
-    with pytest.raises(BadOption, match="0.8 to 0.95"):
+    with pytest.raises(BadOption, match="beta must be between 0 and 1"):
         actions.animate(store, anim_id, frames=3, beta=1.5)
     with pytest.raises(BadOption, match="between 1 and 1000"):
         actions.animate(store, anim_id, frames=0)

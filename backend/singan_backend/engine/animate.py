@@ -29,7 +29,7 @@ def _mix(anchor: torch.Tensor, a: torch.Tensor, b: torch.Tensor, t: float) -> to
 
 
 @torch.inference_mode()
-def animate(model: SinGAN, frames: int = 100, start_scale: int = 0, beta: float = 0.9,
+def animate(model: SinGAN, frames: int, start_scale: int, beta: float,
             seed: int | None = None, tracker: Tracker | None = None, alpha: float = ALPHA,
             loop: bool = True) -> list[torch.Tensor]:
     """`frames` images (1, 3, H, W) in [-1, 1] at the training size; scales below

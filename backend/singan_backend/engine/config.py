@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from ..errors import BadOption
 
+MAX_SEED = 2**63 - 1  # the protocol's limit (singan_protocol.messages.MAX_SEED)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -42,6 +44,23 @@ class TrainConfig:
     # variants
     noise_padding: bool = False  # animation: noise fills the 5 px border instead of zeros
     seed: int | None = 0  # seeds every random draw of training; None draws a fresh seed
+    # fine scales: those whose longer side is at least fine_size px (0: none) train with
+    # fine_iters iterations and fine_steps D and G steps each (0: iters, d_steps / g_steps);
+    # they hold most of the pixels, and warm-started from the scale below they need less
+    fine_size: int = 0
+    fine_iters: int = 0
+    fine_steps: int = 0
+    collapse_retries: int = 0  # > 0: a scale whose samples look collapsed next to the image
+    #                            (engine/collapse.py) trains again with other seeds, this
+    #                            many times at most; 0 (the paper) never checks
+
+    def at_scale(self, size: tuple[int, int]) -> TrainConfig:
+        """The options one scale of output `size` (H, W) trains with."""
+        if not self.fine_size or max(size) < self.fine_size:
+            return self
+        return replace(self, iters=self.fine_iters or self.iters,
+                       d_steps=self.fine_steps or self.d_steps,
+                       g_steps=self.fine_steps or self.g_steps)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,6 +94,14 @@ class TrainConfig:
         need(self.d_norm in ("batch", "joint", "none"),
              f"d_norm must be batch, joint or none (got {self.d_norm!r})")
         need(self.alpha >= 0, f"alpha must be >= 0 (got {self.alpha})")
+        need(self.seed is None or 0 <= self.seed <= MAX_SEED,
+             f"seed must be in 0..{MAX_SEED} (got {self.seed})")
+        need(0 <= self.fine_size <= 4096, f"fine_size must be in 0..4096 px (got {self.fine_size})")
+        need(0 <= self.fine_iters <= 100_000,
+             f"fine_iters must be in 0..100000 (got {self.fine_iters})")
+        need(0 <= self.fine_steps <= 10, f"fine_steps must be in 0..10 (got {self.fine_steps})")
+        need(0 <= self.collapse_retries <= 10,
+             f"collapse_retries must be in 0..10 (got {self.collapse_retries})")
         return self
 
 
@@ -89,14 +116,23 @@ PRESETS: dict[str, TrainConfig] = {
     # at 80% of it; (4) the reconstruction loss in the first of the three G steps only, so
     # that two steps in three learn from D alone (sharper samples: swd 1.93 against 2.06
     # over five seeds), and one coarser random chain per iteration for the three D steps;
-    # both save time. Measured in benchmarks/quality.py and coarsest.py; see README.
+    # both save time. Measured in benchmarks/quality.py and coarsest.py; see README. (5) At
+    # 250 px, its working size: at most 64 channels (ConSinGAN's width; the paper's 128-wide
+    # finest scale alone took 1225 of 1933 s) and the scales of 100 px and more (warm-started
+    # from the scale below) 80 iterations of 2 D + 2 G steps: swd 2.03 instead of 2.96 on
+    # balloons.png at 250 px, in an estimated 4-5 min instead of 32 on 2 cores (fine_size
+    # 90: faster, but 2.36 and a tinted sky). (6) A scale whose samples look collapsed
+    # trains again with other seeds, twice at most.
     "default": TrainConfig(preset="default", iters=300, lr=1e-3, d_norm="none",
-                           rec_per_g_step=False, prev_per_d_step=False),
-    # A usable model on a laptop CPU in a few minutes: default's D, lr and steps, a 96 px
-    # finest scale, every scale 32 channels wide, a shorter schedule. (3 D + 3 G steps beat
-    # 2 + 2 with more iterations at equal time in benchmarks/quality.py runs.)
-    "quick": TrainConfig(preset="quick", max_size=96, max_nfc=32, iters=150, lr=1e-3,
-                         d_norm="none", rec_per_g_step=False, prev_per_d_step=False),
+                           rec_per_g_step=False, prev_per_d_step=False, max_nfc=64,
+                           fine_size=100, fine_iters=80, fine_steps=2, collapse_retries=2),
+    # A usable model in about 3 minutes on a laptop CPU with Krita busy beside it (one core
+    # free): default's D, lr and steps, a 192 px finest scale, every scale 32 channels wide,
+    # 150 iterations per scale, and default's fine scales. (3 D + 3 G steps beat 2 + 2 with
+    # more iterations at equal time at 64 px in benchmarks/quality.py runs.)
+    "quick": TrainConfig(preset="quick", max_size=192, max_nfc=32, iters=150, lr=1e-3,
+                         d_norm="none", rec_per_g_step=False, prev_per_d_step=False,
+                         fine_size=90, fine_iters=80, fine_steps=2, collapse_retries=2),
 }
 
 

@@ -78,7 +78,8 @@ def inject(model: SinGAN, prev: torch.Tensor, start_scale: int, sizes: list[tupl
             tracker.step(0, 1, i, n, i, n, stage=f"result {i + 1}/{n}")
         gen = noise_generator(model, None if seed is None else seed + i)
         out.append(run_chain(model, sizes, lambda k, s, gen=gen: random_noise(model, k, s, gen),
-                             first=start_scale, prev=prev).clamp(-1, 1))
+                             first=start_scale, prev=prev,
+                             check=tracker.check if tracker else None).clamp(-1, 1))
     if tracker:
         tracker.step(0, 1, n, n, n, n, force=True, stage="done")
     return out
@@ -93,7 +94,8 @@ def refine(model: SinGAN, start_scale: int, centres: torch.Tensor,
     """
     from .train import train_scale  # training is only needed by this option
 
-    n, iters = start_scale, model.config.iters
+    n = start_scale
+    iters = model.config.at_scale(model.pyramid.sizes[n]).iters  # fine scales: fewer
 
     def report(it: int) -> None:
         if tracker:

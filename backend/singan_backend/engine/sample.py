@@ -11,11 +11,13 @@ from .singan import SinGAN, random_noise, reconstruction_noise, run_chain
 MAX_SIDE = 8192  # px, the largest sample side we promise to generate (tiled, on CPU too)
 
 
-def sample_sizes(model: SinGAN, height: int | None = None, width: int | None = None,
-                 scale_v: float | None = None, scale_h: float | None = None
-                 ) -> list[tuple[int, int]]:
-    """Noise/output size at every trained scale: round(H_n * scale_v) x round(W_n * scale_h)."""
-    top_h, top_w = model.pyramid.sizes[model.num_scales - 1]
+def sample_scales(finest: tuple[int, int], height: int | None = None, width: int | None = None,
+                  scale_v: float | None = None, scale_h: float | None = None
+                  ) -> tuple[float, float]:
+    """(scale_v, scale_h) of a sample from a model whose finest scale is `finest` (H, W),
+    checked to give 1 .. MAX_SIDE px a side. Needs no model, so the backend checks a request
+    with it before `accepted`. Width or height alone keeps the aspect ratio."""
+    top_h, top_w = finest
     if height is not None or width is not None:
         for name, value in (("height", height), ("width", width)):
             if value is not None and not 1 <= value <= MAX_SIDE:
@@ -24,10 +26,22 @@ def sample_sizes(model: SinGAN, height: int | None = None, width: int | None = N
         scale_h = (width or top_w * (height / top_h)) / top_w
     scale_v = 1.0 if scale_v is None else scale_v
     scale_h = 1.0 if scale_h is None else scale_h
-    for name, value in (("scale-v", scale_v), ("scale-h", scale_h)):
-        if not 0 < value <= MAX_SIDE / max(top_h, top_w):
-            raise BadOption(f"{name} must be > 0 and keep the sample within {MAX_SIDE} px "
-                            f"(got {value})")
+    # Each side on its own: a 24 x 32 px model may give 8192 x 8192 (scale-v 341, scale-h 256).
+    for name, value, side, side_name in (("scale-v", scale_v, top_h, "height"),
+                                         ("scale-h", scale_h, top_w, "width")):
+        if not 0 < value or round(value * side) > MAX_SIDE:
+            raise BadOption(f"{name} must be > 0 and keep the sample's {side_name} within "
+                            f"{MAX_SIDE} px: at most {MAX_SIDE / side:.4g} for this model's "
+                            f"{side} px (got {value:g})")
+    return scale_v, scale_h
+
+
+def sample_sizes(model: SinGAN, height: int | None = None, width: int | None = None,
+                 scale_v: float | None = None, scale_h: float | None = None
+                 ) -> list[tuple[int, int]]:
+    """Noise/output size at every trained scale: round(H_n * scale_v) x round(W_n * scale_h)."""
+    scale_v, scale_h = sample_scales(model.pyramid.sizes[model.num_scales - 1], height, width,
+                                     scale_v, scale_h)
     return [(max(1, round(h * scale_v)), max(1, round(w * scale_h)))
             for h, w in model.pyramid.sizes[:model.num_scales]]
 
@@ -70,7 +84,8 @@ def sample(model: SinGAN, n: int = 1, sizes: list[tuple[int, int]] | None = None
                 return reconstruction_noise(model, k, size)
             return random_noise(model, k, size, gen)
 
-        out.append(run_chain(model, sizes, noise).clamp(-1, 1))
+        out.append(run_chain(model, sizes, noise,
+                             check=tracker.check if tracker else None).clamp(-1, 1))
     if tracker:
         tracker.step(0, 1, n, n, n, n, force=True, stage="done")
     return out

@@ -27,6 +27,8 @@ class SinGAN:
     noise_amps: list[float] = field(default_factory=list)  # one per trained scale
     discriminators: list[Discriminator] = field(default_factory=list)  # kept for warm starts
     train_seconds: list[float] = field(default_factory=list)  # wall time of each scale
+    # scales found collapsed and trained again: {"scale", "attempt", "reason", "kept"}
+    collapses: list[dict] = field(default_factory=list)
 
     @property
     def num_scales(self) -> int:
@@ -84,11 +86,13 @@ def reconstruction_noise(model: SinGAN, scale: int, size: tuple[int, int]) -> to
 
 
 def apply_generator(gen: Generator, z_in: torch.Tensor, prev: torch.Tensor,
-                    tile_pixels: int = TILE_PIXELS) -> torch.Tensor:
+                    tile_pixels: int = TILE_PIXELS,
+                    check: Callable[[], None] | None = None) -> torch.Tensor:
     """G(z_in, prev), in tiles when the output is larger than tile_pixels.
 
     Each output pixel sees an 11 x 11 window of the padded input and batch norm runs on its
     stored statistics (eval mode), so tiles read with a 5 px margin give the untiled result.
+    `check()` runs before each tile and may raise (Cancelled): a 4096^2 scale takes a minute.
     """
     h, w = prev.shape[-2:]
     if h * w <= tile_pixels:
@@ -98,6 +102,8 @@ def apply_generator(gen: Generator, z_in: torch.Tensor, prev: torch.Tensor,
     out = torch.empty_like(prev)
     for y0 in range(0, h, side):
         for x0 in range(0, w, side):
+            if check is not None:
+                check()
             y1, x1 = min(y0 + side, h), min(x0 + side, w)
             tile = gen.net(x_in[..., y0:y1 + 2 * p, x0:x1 + 2 * p])
             out[..., y0:y1, x0:x1] = torch.tanh(tile) + prev[..., y0:y1, x0:x1]
@@ -106,17 +112,21 @@ def apply_generator(gen: Generator, z_in: torch.Tensor, prev: torch.Tensor,
 
 def run_chain(model: SinGAN, sizes: list[tuple[int, int]], noise: NoiseFn, first: int = 0,
               last: int | None = None, prev: torch.Tensor | None = None,
-              noise_amps: list[float] | None = None) -> torch.Tensor:
+              noise_amps: list[float] | None = None,
+              check: Callable[[], None] | None = None) -> torch.Tensor:
     """Generate from scale `first` to scale `last` (inclusive, default the finest trained).
 
     sizes[n] is the output size of scale n; `noise(n, size)` gives its padded noise; `prev` is the image fed to scale `first` (upsampled to its size; zeros if None).
+    `check()` runs before each scale and each tile; it raises to stop (a cancelled job).
     """
     last = model.num_scales - 1 if last is None else last
     amps = model.noise_amps if noise_amps is None else noise_amps
     if prev is None:
         prev = torch.zeros((1, 3, *sizes[first]), device=model.device)
     for n in range(first, last + 1):
+        if check is not None:
+            check()
         prev = resize(prev, sizes[n])
         z_in = amps[n] * noise(n, sizes[n])
-        prev = apply_generator(model.generators[n], z_in, prev)
+        prev = apply_generator(model.generators[n], z_in, prev, check=check)
     return prev

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import torch
 
+from ..errors import BadOption
 from .config import TrainConfig, preset
 from .progress import Tracker
 from .pyramid import resize
@@ -19,10 +20,30 @@ from .singan import SinGAN, apply_generator, random_noise
 # Training options SR uses where the caller leaves them unset (the authors' SR settings): a
 # coarsest scale of 18 px, and reconstruction weight 100 in every G step (the default
 # preset's one-step-in-three is for samples) so SR stays faithful to the input.
-SR_DEFAULTS = {"min_size": 18, "alpha": 100.0, "rec_per_g_step": True}
+SR_DEFAULTS = {"min_size": 18, "alpha": 100.0, "rec_per_g_step": True,
+               # every scale its full iterations, and no collapse check: SR reads the
+               # reconstruction, not random samples
+               "fine_size": 0, "collapse_retries": 0}
 # Factors just above 1 give a step near 1 and would plan a hundred scales; the training
 # pyramid never steps by less than 1 / 0.85 = 1.18 (the inference steps are unaffected).
 MAX_SCALE_FACTOR = 0.85
+# "patch": internal-patch SR (engine.patch_sr), sharper than bicubic without training;
+# "singan": the paper's procedure below, kept for comparison (see the README's table).
+METHODS = ("patch", "singan")
+DEFAULT_METHOD = "patch"
+
+
+def pick_method(method: str | None, model_id: str | None = None) -> str:
+    """"patch" or "singan"; None means "singan" when an SR model is named, else "patch"."""
+    if method is None:
+        return "singan" if model_id is not None else DEFAULT_METHOD
+    if method not in METHODS:
+        raise BadOption(f"unknown super-resolution method {method!r}: use one of "
+                        f"{', '.join(METHODS)}")
+    if method == "patch" and model_id is not None:
+        raise BadOption("the patch method uses no model: leave out the model, or choose "
+                        "the singan method")
+    return method
 
 
 def sr_steps(factor: float) -> tuple[int, float]:
@@ -66,7 +87,8 @@ def upscale(model: SinGAN, image: torch.Tensor, factor: float, seed: int | None 
             tracker.step(j - 1, k, 0, 1, j - 1, k, stage=f"step {j}/{k}")
         size = output_size(h, w, factor ** (j / k))
         x = resize(x, size)
-        x = apply_generator(generator, amp * random_noise(model, last, size, gen), x)
+        x = apply_generator(generator, amp * random_noise(model, last, size, gen), x,
+                            check=tracker.check if tracker else None)
     if tracker:
         tracker.step(k - 1, k, 1, 1, k, k, force=True, stage=f"step {k}/{k}")
     return x.clamp(-1, 1)

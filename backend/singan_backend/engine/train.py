@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -10,6 +11,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from .. import cpu_policy
+from .collapse import collapse_reason
 from .config import TrainConfig
 from .models import (
     Discriminator,
@@ -49,35 +52,97 @@ def train(model: SinGAN, tracker: Tracker | None = None,
     tracker = tracker or Tracker("train")
     sizes = model.pyramid.sizes[:scales]
     cfg = model.config
+    # relative work per iteration of each scale, and its iterations: for the ETA
+    options = [cfg.at_scale(size) for size in sizes]
     cost = [h * w * conv_cost(width_at(n, cfg.nfc, cfg.max_nfc), cfg.num_layers, cfg.min_nfc)
-            for n, (h, w) in enumerate(sizes)]  # relative work per iteration, for the ETA
-    work_total = sum(cost[model.num_scales:]) * model.config.iters
-    work_done = 0.0
+            * (options[n].d_steps + options[n].g_steps) for n, (h, w) in enumerate(sizes)]
+    work = {"done": 0.0,
+            "total": sum(cost[n] * options[n].iters for n in range(model.num_scales, len(sizes)))}
     for n in range(model.num_scales, len(sizes)):
         start = time.perf_counter()
-
-        def report(it: int, n=n, done_before=work_done) -> None:
-            tracker.step(n, len(sizes), it, model.config.iters,
-                         done_before + cost[n] * it, work_total, force=it == model.config.iters)
-
-        generator, discriminator, noise_amp = train_scale(model, n, report)
-        model.generators.append(generator)
-        model.discriminators.append(discriminator)
-        model.noise_amps.append(noise_amp)
+        cpu_policy.adapt(force=True)
+        train_checked_scale(model, n, len(sizes), cost[n], work, tracker)
         model.train_seconds.append(time.perf_counter() - start)
-        work_done += cost[n] * model.config.iters
         if on_scale_done is not None:
             on_scale_done(model)
     return model
 
 
-def _seed(config: TrainConfig, scale: int) -> int:
-    return (config.seed or 0) * 1000 + scale + 1
+def train_checked_scale(model: SinGAN, n: int, num_scales: int, cost: float, work: dict,
+                        tracker: Tracker) -> None:
+    """Train scale n and append its nets; with collapse_retries, train it again with other
+    seeds while its samples look collapsed. The progress stays at the scale's end during a
+    retry (its words say so) and the ETA counts the retry's work."""
+    cfg = model.config.at_scale(model.pyramid.sizes[n])
+    retry = {"stage": None}  # the progress words while the scale trains again
+
+    def report(it: int) -> None:
+        done = work["done"] + cost * it
+        if retry["stage"] is None:
+            tracker.step(n, num_scales, it, cfg.iters, done, work["total"],
+                         force=it == cfg.iters)
+        else:
+            tracker.step(n, num_scales, cfg.iters, cfg.iters, done, work["total"],
+                         force=it == cfg.iters,
+                         stage=f"{retry['stage']}, iteration {it}/{cfg.iters}")
+
+    for attempt in range(cfg.collapse_retries + 1):
+        generator, discriminator, noise_amp = train_scale(model, n, report, attempt=attempt)
+        model.generators.append(generator)
+        model.discriminators.append(discriminator)
+        model.noise_amps.append(noise_amp)
+        work["done"] += cost * cfg.iters
+        reason = check_scale(model, n) if cfg.collapse_retries > 0 else None
+        if reason is None:
+            return
+        kept = attempt == cfg.collapse_retries
+        model.collapses.append({"scale": n, "attempt": attempt, "reason": reason, "kept": kept})
+        if kept:  # no retry left: the last one stays, as the progress and manifest say
+            tracker.step(n, num_scales, cfg.iters, cfg.iters, work["done"], work["total"],
+                         force=True, stage=f"scale {n + 1}/{num_scales} still collapsed after "
+                                           f"{attempt} retries ({reason}): kept")
+            return
+        retry["stage"] = (f"scale {n + 1}/{num_scales} collapsed ({reason}): training it "
+                          f"again with another seed, retry {attempt + 1} of "
+                          f"{cfg.collapse_retries}")
+        work["total"] += cost * cfg.iters
+        del model.generators[-1], model.discriminators[-1], model.noise_amps[-1]
 
 
-def _nets_for_scale(model: SinGAN, n: int) -> tuple[Generator, Discriminator]:
+def _seed(config: TrainConfig, scale: int, attempt: int = 0) -> int:
+    """The seed of one scale's draws (scale -1: z_opt), in 0 .. 2**64 - 1 as torch needs.
+
+    seed x 1000 + scale + 1, as every model trained before, while that fits in 64 bits
+    (seeds up to about 1.8e16); above that, and for a collapsed scale's retries, a hash of
+    (seed, scale, attempt), which no other seed or scale shares but by a 2**-64 chance."""
+    seed = config.seed or 0
+    legacy = seed * 1000 + scale + 1
+    if attempt == 0 and 0 <= legacy < 2**64:
+        return legacy
+    digest = hashlib.blake2b(f"singan-seed {seed} {scale} {attempt}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "little")
+
+
+# Samples the collapse check draws at the end of a scale, with a generator of its own so
+# that the check changes no draw of the training.
+CHECK_SAMPLES = 4
+
+
+def check_scale(model: SinGAN, n: int) -> str | None:
+    """Why scale n's samples look collapsed next to the real image at scale n, or None."""
+    gen = torch.Generator(model.device).manual_seed(_seed(model.config, n, attempt=-1))
+    sizes = model.pyramid.sizes
+    with torch.no_grad():
+        samples = torch.cat([
+            run_chain(model, sizes, lambda k, s: random_noise(model, k, s, gen), last=n)
+            for _ in range(CHECK_SAMPLES)])
+    return collapse_reason(samples, model.reals[n])
+
+
+def _nets_for_scale(model: SinGAN, n: int, attempt: int = 0
+                    ) -> tuple[Generator, Discriminator]:
     cfg = model.config
-    torch.manual_seed(_seed(cfg, n))  # weight init
+    torch.manual_seed(_seed(cfg, n, attempt))  # weight init
     generator, discriminator = nets_for_scale(cfg, n)
     init_weights(generator)
     init_weights(discriminator)
@@ -110,14 +175,16 @@ def critic_scores(discriminator: Discriminator, real: torch.Tensor, fake: torch.
 
 
 def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
-                prev_transform: Callable[[torch.Tensor], torch.Tensor] | None = None
-                ) -> tuple[Generator, Discriminator, float]:
+                prev_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                attempt: int = 0) -> tuple[Generator, Discriminator, float]:
     """Train scale n; `prev_transform` maps each coarser input, random and reconstruction
-    (paint --refine: quantised to the k-means colours)."""
-    cfg, real = model.config, model.reals[n]
+    (paint --refine: quantised to the k-means colours); `attempt` > 0 retrains a collapsed
+    scale with other seeds."""
+    real = model.reals[n]
     size = tuple(real.shape[-2:])
-    generator, discriminator = _nets_for_scale(model, n)
-    gen = torch.Generator(model.device).manual_seed(_seed(cfg, n))
+    cfg = model.config.at_scale(size)
+    generator, discriminator = _nets_for_scale(model, n, attempt)
+    gen = torch.Generator(model.device).manual_seed(_seed(cfg, n, attempt))
     sizes = model.pyramid.sizes
 
     def random_prev() -> torch.Tensor:  # the frozen coarser scales run with fresh noise
@@ -149,6 +216,7 @@ def train_scale(model: SinGAN, n: int, report: Callable[[int], None],
     redraw_z_opt = n == 0 and not cfg.fixed_z_opt
     together = cfg.d_norm != "batch"  # score real and fake in one batch
     for it in range(cfg.iters):
+        cpu_policy.adapt()  # every few seconds: as many threads as the cores others leave
         if redraw_z_opt:  # the authors' code: a new z_opt every iteration, the last one kept
             model.z_rec = random_noise(model, 0, size, gen)[:, :1].clone()
             rec_in = noise_amp * reconstruction_noise(model, 0, size)

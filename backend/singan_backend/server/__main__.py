@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 
 from singan_protocol import DEFAULT_MAX_PIXELS
 
+from .. import cpu_policy
 from .config import ServerConfig
 
 log = logging.getLogger("singan_backend.server")
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    cpu_policy.enable()  # threads that follow the load: Krita beside us holds a core
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command != "serve":
@@ -71,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         log.exception("the backend failed")
         server.close()
         return 1
+    if any(w.is_alive() for w in server.jobs.workers):
+        # A worker still inside a torch kernel after the grace period would make the
+        # interpreter's exit abort ("terminate called ...", status -6); the final events are
+        # sent and the checkpoints written, so leave at once.
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 

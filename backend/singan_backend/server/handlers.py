@@ -22,12 +22,14 @@ from singan_protocol.messages import Body
 from singan_protocol.wire import major
 
 from .. import dispatch
-from ..errors import BadOption, Cancelled
+from ..engine.sample import sample_scales
+from ..errors import BadOption, Cancelled, DiskFull
 from ..store import ModelStore
 from .config import ServerConfig
 from .jobs import Job, JobManager
 from .journal import Journal
 from .pixels import from_rgb, to_mask, to_rgb
+from .preview import Previews
 
 log = logging.getLogger(__name__)
 MASK_INDEX = {"harmonize": 1, "edit": 1}  # which input image is a mask
@@ -66,7 +68,7 @@ class Handlers:
         if t == "list_models":
             return "reply", dispatch.run(self.store, "list_models", {})[0], []
         if t == "delete_model":
-            model_id = self.store.resolve(req.model_id)
+            model_id = self.store.deletable(req.model_id)
             if self.jobs.uses_model(model_id) or model_id in self.journal.model_ids():
                 raise ProtocolError(f"model {model_id} is in use by a job: cancel it first",
                                     "model_busy")
@@ -111,8 +113,8 @@ class Handlers:
                 body["resume"] = self.store.resolve(req.resume)
             else:
                 dispatch.train_config(body)  # a bad option fails now, not after `accepted`
-        elif t == "upscale" and req.model_id is None:
-            lane = "train"  # it trains an SR model on the image first
+        elif t == "upscale" and req.model_id is None and req.method == "singan":
+            lane = "train"  # it trains an SR model on the image first (patch SR does not)
             dispatch.train_config(body)
         if "model_id" in body:
             body["model_id"] = self.store.resolve(body["model_id"])
@@ -135,8 +137,17 @@ class Handlers:
                 raise ProtocolError(f"x{req.factor:g} of {images[0].width}x{images[0].height} "
                                     f"is {out:.0f} pixels; the limit is {self.config.max_pixels}",
                                     "too_large")
+        if t == "instant":
+            h, w = images[0].height, images[0].width
+            if req.width or req.height:
+                h, w = req.height or h * req.width / w, req.width or w * req.height / h
+            if req.n * h * w > limit:
+                raise ProtocolError(f"{req.n} images of {w:.0f}x{h:.0f} exceed the backend's "
+                                    f"limit of {limit} output pixels", "too_large")
         if t in ("generate", "animate"):
-            h, w = self.store.info(body["model_id"]).finest
+            h, w = self._result_base(body["model_id"], req.lift)
+            if t == "generate":  # each side within MAX_SIDE, refused before `accepted`
+                sample_scales((h, w), req.height, req.width, req.scale_v, req.scale_h)
             count = req.frames if t == "animate" else req.n
             if t == "generate" and (req.width or req.height):  # one alone keeps the aspect
                 h, w = req.height or h * req.width / w, req.width or w * req.height / h
@@ -145,6 +156,15 @@ class Handlers:
             if count * h * w > limit:
                 raise ProtocolError(f"{count} images of {w:.0f}x{h:.0f} exceed the backend's "
                                     f"limit of {limit} output pixels", "too_large")
+
+    def _result_base(self, model_id: str, lift: bool) -> tuple[int, int]:
+        """(H, W) that a result's sizes multiply: the kept source when the result is lifted
+        from it (it is larger than the model), else the model's finest scale."""
+        finest = self.store.info(model_id).finest
+        source = self.store.source_size(model_id) if lift else None
+        if source is None or (source[0] <= finest[0] and source[1] <= finest[1]):
+            return finest
+        return source
 
     # -- jobs: the work (worker threads) ---------------------------------------------------
     def run_job(self, job: Job) -> tuple[dict, list]:
@@ -173,6 +193,9 @@ class Handlers:
             if not job.for_shutdown:
                 self.journal.remove(job.job_id)
             raise
+        except DiskFull:  # kept: the next start resumes it, once there is room again
+            log.error("job %s: the disk is full; its journal entry is kept", job.job_id)
+            raise
         except BaseException:
             self.journal.remove(job.job_id)  # a failure would fail again on every restart
             raise
@@ -183,6 +206,7 @@ class Handlers:
         """dispatch.run("train"), noting the new model's id in the journal once it exists."""
         before = set() if job.body.get("resume") else {i.id for i in self.store.list()}
         job.model_id = job.body.get("resume")
+        previews = Previews(self.store)
 
         def on_progress(p) -> None:
             if job.model_id is None:  # the store creates the folder before the first report
@@ -190,7 +214,9 @@ class Handlers:
                 if new:
                     job.model_id = new[-1]
                     self.journal.set_model(job.job_id, job.model_id)
-            self.jobs.report(job, p)
+            # p.scale scales are saved when scale p.scale reports: a sample of them
+            due = job.model_id is not None and p.task == "train" and previews.due(p.scale)
+            self.jobs.report(job, p, previews.make(job.model_id, p.scale) if due else None)
 
         arrays = [to_rgb(p) for p in job.images]
         return dispatch.run(self.store, "train", job.body, arrays, device=self.device,

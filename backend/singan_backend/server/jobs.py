@@ -184,17 +184,21 @@ class JobManager:
         return not any(w.is_alive() for w in self.workers)
 
     # -- called from the worker threads --------------------------------------------------
-    def report(self, job: Job, p: Progress) -> None:
-        """on_progress for the engine: throttled, but every new scale is reported."""
+    def report(self, job: Job, p: Progress, preview: tuple | None = None) -> None:
+        """on_progress for the engine: throttled, but every new scale is reported, and so is
+        a training preview (image payload, scales in it: server/preview.py)."""
         job.fraction = p.fraction
         now = time.monotonic()
-        if p.scale == job.last_scale and now - job.last_report < self.min_interval:
+        if (preview is None and p.scale == job.last_scale
+                and now - job.last_report < self.min_interval):
             return
         job.last_report, job.last_scale = now, p.scale
-        self.emit(job, "progress", {
-            "job_id": job.job_id, "task": p.task, "stage": p.stage, "scale": p.scale,
-            "num_scales": p.num_scales, "iteration": p.iteration, "total": p.total,
-            "fraction": round(p.fraction, 4), "eta_s": p.eta_s, "elapsed_s": p.elapsed_s}, [])
+        body = {"job_id": job.job_id, "task": p.task, "stage": p.stage, "scale": p.scale,
+                "num_scales": p.num_scales, "iteration": p.iteration, "total": p.total,
+                "fraction": round(p.fraction, 4), "eta_s": p.eta_s, "elapsed_s": p.elapsed_s}
+        if preview is not None:
+            body["preview_scale"] = preview[1]
+        self.emit(job, "progress", body, [preview[0]] if preview is not None else [])
 
     def _live(self) -> list[Job]:
         return [j for j in self.running.values() if j] + [j for q in self.queues.values()

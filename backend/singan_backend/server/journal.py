@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -22,6 +23,26 @@ from ..store import atomic_write
 from .ownership import server_dir
 
 log = logging.getLogger(__name__)
+
+
+BAD_NAME = "jobs.bad.json"  # damaged entries, set aside
+
+
+def entry_problem(job_id: object, entry: object) -> str | None:
+    """What makes a journal entry unusable (a wrong type anywhere), or None."""
+    if not isinstance(entry, dict):
+        return f"an entry is an object, not {type(entry).__name__}"
+    expected = {"job_id": (str,), "msg_type": (str,), "body": (dict,), "started": (int, float),
+                "image": (dict, type(None)), "model_id": (str, type(None))}
+    for name, kinds in expected.items():
+        value = entry.get(name)
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            return f"{name} is {type(value).__name__}"
+    if entry["job_id"] != job_id or not job_id.isalnum() or len(job_id) > 64:
+        return "its job_id is not the key it is filed under"  # the id names a .pixels file
+    if not math.isfinite(entry["started"]):
+        return "started is not a finite time"
+    return None
 
 
 def _atomic_write(path: Path, chunks) -> None:
@@ -37,6 +58,9 @@ class Journal:
         self.path = self.dir / "jobs.json"
         self._lock = threading.Lock()  # workers and the socket thread both write it
         self.entries: dict[str, dict] = self._load()
+        for pixels in self.dir.glob("*.pixels"):  # images of jobs a kill left unrecorded
+            if pixels.stem not in self.entries:
+                pixels.unlink(missing_ok=True)
 
     def _load(self) -> dict[str, dict]:
         try:
@@ -50,8 +74,31 @@ class Journal:
             os.replace(self.path, bad)
             return {}
         if not isinstance(data, dict):
-            return {}
-        return {k: v for k, v in data.items() if isinstance(v, dict) and isinstance(k, str)}
+            data = {"": data}  # set aside whole below
+        entries, damaged = {}, {}
+        for job_id, entry in data.items():
+            problem = entry_problem(job_id, entry)
+            if problem is None:
+                entries[job_id] = entry
+            else:
+                damaged[job_id] = entry
+                log.warning("journal %s: entry %r is damaged (%s); set aside in %s, its job is "
+                            "not resumed", self.path, job_id[:40], problem, BAD_NAME)
+        if damaged:
+            self._set_aside(damaged)
+            self.entries = entries
+            self._save()
+        return entries
+
+    def _set_aside(self, damaged: dict) -> None:
+        """Add damaged entries to jobs.bad.json, to be read by a person, never resumed."""
+        path = self.dir / BAD_NAME
+        try:
+            kept = json.loads(path.read_text())
+            kept = kept if isinstance(kept, dict) else {}
+        except (OSError, ValueError, RecursionError):
+            kept = {}
+        atomic_write(path, json.dumps({**kept, **damaged}, indent=1).encode())
 
     def _save(self) -> None:
         _atomic_write(self.path, [json.dumps(self.entries, indent=1).encode()])
@@ -92,6 +139,6 @@ class Journal:
         try:
             data = (self.dir / f"{entry['job_id']}.pixels").read_bytes()
             return ImagePayload.from_descriptor(entry["image"], data, max_pixels=None)
-        except (OSError, ProtocolError) as e:
+        except (OSError, ProtocolError, KeyError, TypeError, ValueError) as e:
             log.error("journal: the image of job %s is unusable (%s)", entry["job_id"], e)
             return None

@@ -2,8 +2,9 @@
 
 A live backend holds an OS lock on `<models_dir>/.server/backend.lock` for its whole life;
 the OS drops it when the process dies, even by kill -9, so a crashed backend never blocks
-the next start. The connection file names a pid; if that process is gone the file is stale
-and is taken over.
+the next start. The connection file names a pid and a models folder; only that folder's lock
+says whether a backend still serves it (a pid can be reused by any process after a reboot or
+a crash), so a file whose folder nobody holds is stale and is taken over.
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ def _try_lock(f) -> bool:
         return False
 
 
+def _held(models_dir: str) -> bool:
+    """Whether a live backend holds the lock of `models_dir` (tried without creating it)."""
+    path = Path(models_dir) / ".server" / "backend.lock"
+    try:
+        f = open(path, "r+")  # noqa: SIM115 - closed below, which drops a lock we got
+    except (OSError, ValueError):  # no lock file, no folder: no backend holds it there
+        return False
+    with f:
+        return not _try_lock(f)
+
+
 class Ownership:
     """Claim the models folder and the connection file; release both on a clean exit."""
 
@@ -83,14 +95,20 @@ class Ownership:
         except (OSError, ProtocolError) as e:  # unreadable: nobody can use it; ours to replace
             log.warning("replacing unreadable connection file %s (%s)", self.connection_file, e)
             return
-        if other.pid != os.getpid() and pid_alive(other.pid):
+        try:
+            ours = Path(other.models_dir).resolve() == Path(self.models_dir).resolve()
+        except (OSError, ValueError):  # a path no folder can have
+            ours = False
+        if (other.pid != os.getpid() and pid_alive(other.pid) and not ours  # we hold that lock
+                and _held(other.models_dir)):
             self.release()
             raise AlreadyRunning(
                 f"the connection file {self.connection_file} belongs to the running backend "
                 f"with pid {other.pid} (models folder {other.models_dir}); stop it or pass "
                 f"another --connection-file")
-        log.info("taking over stale connection file %s (pid %d is gone)",
-                 self.connection_file, other.pid)
+        log.info("taking over stale connection file %s (no backend holds the lock of %s; "
+                 "pid %d is gone or another program's)", self.connection_file,
+                 other.models_dir, other.pid)
 
     def publish(self, info: ConnectionInfo) -> None:
         write_connection_file(self.connection_file, info)

@@ -7,6 +7,7 @@ never touch it; they wake the loop through a socketpair). No bad message may end
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import queue
@@ -41,6 +42,15 @@ from .ownership import Ownership
 log = logging.getLogger(__name__)
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name or "*": reachable from elsewhere as far as we know
+        return False
+
+
 class Server:
     def __init__(self, config: ServerConfig):
         self.config = config = config.resolved()
@@ -48,6 +58,7 @@ class Server:
         self.ownership.claim()  # raises AlreadyRunning before anything else is touched
         try:
             self.store = ModelStore(config.models_dir)
+            self.store.clean_up()  # temp files of writes a kill interrupted
             self.device = pick_device(config.device)
             self.journal = Journal(config.models_dir)
             self.handlers = Handlers(config, self.store, self.device, self.journal)
@@ -63,6 +74,7 @@ class Server:
             self.socket.setsockopt(zmq.LINGER, 1000)  # let final events out on exit
             self.socket.setsockopt(zmq.MAXMSGSIZE, config.max_frame_bytes)  # before allocating
             self.socket.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a reconnecting id takes over
+            self.curve_public = self._encrypt_beyond_loopback(config.host)
             if config.port:
                 self.socket.bind(f"tcp://{config.host}:{config.port}")
                 self.port = config.port
@@ -85,13 +97,32 @@ class Server:
     def start(self) -> ConnectionInfo:
         """Publish the connection file and re-queue the journal's unfinished train jobs."""
         info = ConnectionInfo("tcp", self.config.host, self.port, self.key, os.getpid(),
-                              PROTOCOL_VERSION, self.config.models_dir)
+                              PROTOCOL_VERSION, self.config.models_dir,
+                              curve_server_key=self.curve_public)
         for job in self.handlers.resumable_jobs():
             self.jobs.submit(job)
         self.ownership.publish(info)
         log.info("serving on %s (device %s, models %s)", info.url, self.device,
                  self.config.models_dir)
         return info
+
+    def _encrypt_beyond_loopback(self, host: str) -> str:
+        """CURVE on a socket other machines can reach; returns its public key ("" if none).
+
+        Messages are signed either way; off loopback they would also travel in clear text
+        (image pixels, model names), so they are encrypted. The public key goes into the
+        owner-only connection file; the secret one never leaves this process.
+        """
+        if is_loopback(host):
+            return ""
+        public, secret = zmq.curve_keypair()
+        self.socket.curve_secretkey = secret
+        self.socket.curve_server = True
+        log.warning("listening on %s, beyond this machine: anyone on the network can reach "
+                    "the port; requests need the key in the connection file and traffic is "
+                    "encrypted (ZeroMQ CURVE). Copy the connection file only to trusted "
+                    "machines, or serve on 127.0.0.1", host)
+        return public.decode("ascii")
 
     def request_stop(self) -> None:
         """Safe from a signal handler: the loop notices at once and stops cleanly."""

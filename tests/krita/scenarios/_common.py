@@ -67,3 +67,35 @@ def opaque_u16(data):
     """Every alpha sample of BGRA U16 data is 65535."""
     alphas = struct.unpack(f"<{len(data) // 2}H", data)[3::4]
     return all(a == 65535 for a in alphas)
+
+
+def clipped_widgets(root):
+    """Widgets narrower (or a wrapped label lower) than their own text needs, on every tab
+    of the docker: [(tab, kind, name or text, has, needs)]."""
+    from PyQt5.QtWidgets import (
+        QAbstractSpinBox,
+        QApplication,
+        QCheckBox,
+        QLabel,
+        QPushButton,
+        QTabWidget,
+    )
+
+    tabs = root.findChild(QTabWidget, "singan_tabs")
+    found = []
+    for index in range(tabs.count()):
+        tabs.setCurrentIndex(index)
+        QApplication.processEvents()
+        for widget in root.findChildren((QLabel, QPushButton, QCheckBox, QAbstractSpinBox)):
+            if not widget.isVisibleTo(root):
+                continue
+            name = widget.objectName() or getattr(widget, "text", lambda: "")()
+            if isinstance(widget, QLabel) and widget.wordWrap():
+                need = widget.heightForWidth(widget.width())
+                if widget.height() + 1 < need:
+                    found.append((tabs.tabText(index), "label height", name, widget.height(), need))
+            elif widget.width() + 1 < widget.sizeHint().width():
+                found.append((tabs.tabText(index), type(widget).__name__, name, widget.width(),
+                              widget.sizeHint().width()))
+    tabs.setCurrentIndex(0)
+    return found

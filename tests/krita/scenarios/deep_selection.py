@@ -1,7 +1,7 @@
 """A 16-bit document with a selection: Train on the selection (the model takes its size),
 Generate one 16-bit variation, Edit selection (the layer re-generated where selected); new
-layers 16-bit, opaque and not blank; the painter's layer untouched. Then Animate, both as
-frames in a group and as an animated layer (Krita's importAnimation, in batch mode)."""
+layers 16-bit, opaque and not blank; the painter's layer untouched. Then Animate five times
+as frames in a group (the default): Krita must exit 0, nothing is saved."""
 
 import os
 import struct
@@ -59,28 +59,22 @@ def run(t):
     t.check("the edited layer is not blank", pixels_vary(bytes(edited.pixelData(0, 0, W, H)), 8))
     t.check("the texture layer is untouched", bytes(layer.pixelData(0, 0, W, H)) == data)
 
-    # Animate: frames as layers in a group, then as one animated layer
+    # Animate, five times with the default: frames as layers in a group, the path that cannot
+    # crash Krita (the animated-layer opt-in has its own scenario, animated_layer.py)
     t.widget("singan_frames").setValue(3)
-    t.widget("singan_as_layers").setChecked(True)
-    yield from run_job(t, "singan_animate", "animating as layers", 120)
-    movie = t.find_document(f"{model['name']} animation")
-    t.require("a new document holds the frames", movie is not None, [d.name() for d in t.krita.documents()])
-    group = t.find_node(movie, f"{model['name']} animation frames")
-    t.require("the frames are layers in a group", group is not None, [n[0] for n in t.nodes(movie.rootNode())])
-    frames = [n.name() for n in group.childNodes()]
-    t.check("three frames", sorted(frames) == ["frame 1", "frame 2", "frame 3"], frames)
-    t.check("the animation is the model's size", (movie.width(), movie.height()) == (40, 32),
-            (movie.width(), movie.height()))
-    movie.setModified(False)
-    movie.close()
-    yield 0.5
-    t.widget("singan_as_layers").setChecked(False)
-    yield from run_job(t, "singan_animate", "animating as an animated layer", 120)
-    t.check("Krita imported an animated layer", "as an animated layer" in t.controller().message,
-            t.controller().message)
-    movie = t.find_document(f"{model['name']} animation")
-    t.require("a new document holds the animation", movie is not None)
-    animated = [n for n in movie.rootNode().childNodes() if n.animated()]
-    t.check("it has an animated layer", len(animated) == 1, [n.name() for n in movie.rootNode().childNodes()])
-    t.check("the document plays the three frames", movie.fullClipRangeEndTime() == 2,
-            movie.fullClipRangeEndTime())
+    t.check("Animate defaults to layers in a group", not t.widget("singan_animated_layer").isChecked())
+    for attempt in range(1, 6):
+        yield from run_job(t, "singan_animate", f"animating as layers ({attempt}/5)", 120)
+        movie = t.find_document(f"{model['name']} animation")
+        t.require("a new document holds the frames", movie is not None, [d.name() for d in t.krita.documents()])
+        group = t.find_node(movie, f"{model['name']} animation frames")
+        t.require("the frames are layers in a group", group is not None, [n[0] for n in t.nodes(movie.rootNode())])
+        frames = [n.name() for n in group.childNodes()]
+        t.check(f"three frames ({attempt})", sorted(frames) == ["frame 1", "frame 2", "frame 3"], frames)
+        t.check(f"the animation is the model's size ({attempt})", (movie.width(), movie.height()) == (40, 32),
+                (movie.width(), movie.height()))
+        t.check(f"the animation was not saved anywhere ({attempt})", not movie.fileName(), movie.fileName())
+        movie.setModified(False)
+        movie.close()
+        yield 0.5
+    t.check("the painter's document was not saved by Animate", not doc.fileName(), doc.fileName())

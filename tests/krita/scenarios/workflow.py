@@ -23,11 +23,19 @@ def run(t):
 
     yield from start_backend(t)
     set_training(t, p["max_size"], p["iters"])
+    previews = []
+
     def progress_shown(t):
         bar = t.widget("singan_progress")
+        preview = t.widget("singan_preview")
+        if preview is not None and preview.isVisible() and preview.pixmap() is not None \
+                and not preview.pixmap().isNull():
+            previews.append(preview.pixmap().width())
         if bar is None or bar.value() <= 0 or "scale" not in "".join(
                 j.detail for j in t.controller().jobs.values()):
             return False
+        if not previews:
+            return False  # the screenshot shows the preview too
         scroll = t.docker().widget()  # the docker's scroll area: show its running-jobs end
         scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())
         t.screenshot("krita-docker-training.png", widget=t.docker())
@@ -36,6 +44,7 @@ def run(t):
     progress = yield from run_job(t, "singan_train", "training", p["train_timeout"],
                                   watch=progress_shown)
     t.check("the docker showed training progress (bar, scale, ETA)", progress)
+    t.check("the docker showed a preview of the model while it trained", previews, previews)
     t.check("the docker says the model is ready", "is ready" in t.controller().message, t.controller().message)
     yield from t.wait("the model in the list", lambda: t.widget("singan_models").count() == 1, 10)
     model = t.controller().selected_model()
@@ -60,6 +69,24 @@ def run(t):
         t.check(f"{child.name()} is twice the canvas width", (box.width(), box.height()) == (2 * W, H),
                 (box.width(), box.height()))
         t.check(f"{child.name()} is not blank", pixels_vary(bytes(child.pixelData(0, 0, 2 * W, H)), 4))
+    # the history keeps the result; applied from there it lands again as layers
+    history = t.controller().view().history
+    t.require("the variations are in the history", history and history[0].seed == 7,
+              [e.label for e in history])
+    t.widget("singan_tabs").setCurrentIndex(3)
+    t.widget("singan_history").setCurrentRow(0)
+    yield 0.3
+    t.check("the history shows a preview of the result",
+            not t.widget("singan_history_preview").pixmap().isNull())
+    t.click("singan_history_apply")
+    yield 0.5
+    copies = [n for n in doc.rootNode().childNodes() if n.name() == group.name()
+              and n.uniqueId() != group.uniqueId()]
+    t.require("applied from the history, the variations are a second group", len(copies) == 1,
+              [n[0] for n in t.nodes(doc.rootNode())])
+    t.check("with both variations", len(copies[0].childNodes()) == 2)
+    copies[0].remove()
+    t.widget("singan_tabs").setCurrentIndex(0)
     # the docs' screenshot: the picture itself on the canvas, the new group in the Layers docker
     group.setVisible(False)
     doc.setActiveNode(layer)

@@ -1,0 +1,119 @@
+"""The patch engine (GPNN lift and instant) on a 200 x 120 picture made here."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from singan_backend.demo import demo_image
+from singan_backend.engine import patch
+from singan_backend.engine.progress import Tracker
+from singan_backend.errors import Cancelled
+from singan_backend.images import to_tensor
+
+
+@pytest.fixture(scope="module")
+def source() -> torch.Tensor:
+    return to_tensor(demo_image(200, 120, seed=5))  # (1, 3, 120, 200)
+
+
+def _blurred_small(source: torch.Tensor, size=(30, 50)) -> torch.Tensor:
+    return patch._resize(source, size)
+
+
+@pytest.fixture(scope="module")
+def instants(source) -> list[torch.Tensor]:
+    """Two instant results at the source's size, seeds 0 and 1 (each run costs seconds)."""
+    return [patch.instant(source, (120, 200), seed=seed) for seed in (0, 1)]
+
+
+@pytest.fixture(scope="module")
+def lifted(source) -> torch.Tensor:
+    return patch.lift(_blurred_small(source), source, (120, 200), seed=0)
+
+
+@pytest.mark.parametrize("size", [(57, 133), (131, 71)])
+def test_instant_has_the_asked_size(source, size):
+    out = patch.instant(source, size, seed=1)
+    assert out.shape == (1, 3, *size)
+    assert out.min() >= -1 and out.max() <= 1
+
+
+@pytest.mark.parametrize("size", [(97, 151), (200, 90)])
+def test_lift_has_the_asked_size(source, size):
+    out = patch.lift(_blurred_small(source), source, size, seed=1)
+    assert out.shape == (1, 3, *size)
+
+
+def test_lift_to_a_smaller_size_only_resizes(source):
+    image = _blurred_small(source)
+    assert torch.equal(patch.lift(image, source, (20, 40)), patch._resize(image, (20, 40)))
+
+
+def test_same_seed_same_result(source, instants, lifted):
+    assert torch.equal(patch.instant(source, (120, 200), seed=0), instants[0])
+    assert torch.equal(patch.lift(_blurred_small(source), source, (120, 200), seed=0), lifted)
+
+
+def test_chunks_and_bands_do_not_change_the_result(source, instants, lifted):
+    # Small chunks / bands bound memory; they must give the very same picture.
+    small = patch.PatchConfig(chunk=97, band_pixels=700, feature_bytes=0)
+    assert torch.equal(patch.instant(source, (120, 200), seed=1, config=small), instants[1])
+    image = _blurred_small(source)
+    assert torch.equal(patch.lift(image, source, (120, 200), config=small), lifted)
+    nnf = patch.exact_nnf(image, source[..., :40, :60], alpha=0.005)
+    assert torch.equal(patch.exact_nnf(image, source[..., :40, :60], alpha=0.005, chunk=33), nnf)
+    # Rows shared by two bands are summed in another order: equal to rounding.
+    assert torch.allclose(patch.fold_nnf(nnf, source[..., :40, :60], band_rows=5),
+                          patch.fold_nnf(nnf, source[..., :40, :60]), atol=1e-6)
+
+
+def test_exact_search_finds_the_patches_themselves(source):
+    nnf = patch.exact_nnf(source[..., :40, :60], source[..., :40, :60], chunk=100)
+    assert torch.equal(nnf.view(-1), torch.arange(nnf.numel()))
+
+
+def test_patchmatch_approaches_the_exact_search(source):
+    query = patch._resize(patch._resize(source, (60, 100)), (120, 200))
+    grid = patch._grid((120, 200))
+    config = patch.PatchConfig()
+    field = patch._random_field(grid, grid, torch.Generator().manual_seed(0))
+    field = patch.patchmatch(query, source, field, 8, 200, torch.Generator().manual_seed(0),
+                             config)
+    rebuilt = patch.fold_nnf(field.flat(grid[1]), source)
+    assert (rebuilt - source).abs().mean() < 0.5 * (query - source).abs().mean()
+
+
+def test_lift_beats_bicubic_on_a_blurred_downscale(source, lifted):
+    image = _blurred_small(source)  # what a model-scale result looks like: 1/4 of the size
+    bicubic = patch._resize(image, (120, 200))
+    assert (lifted - source).abs().mean() < 0.5 * (bicubic - source).abs().mean()
+
+
+def test_instant_gives_new_pictures(source, instants):
+    first, second = instants
+    assert (first - second).abs().mean() > 0.05
+    for out in instants:  # not the source, nor its mirror
+        assert (out - source).abs().mean() > 0.05
+        assert (out - source.flip(-1)).abs().mean() > 0.05
+
+
+def test_instant_uses_the_source_colours(source, instants):
+    for out in instants:
+        assert (out.mean((2, 3)) - source.mean((2, 3))).abs().max() < 0.15
+
+
+def test_cancel_raises_cancelled(source):
+    stop = Tracker("instant", should_stop=lambda: True)
+    with pytest.raises(Cancelled):
+        patch.instant(source, (120, 200), tracker=stop)
+    with pytest.raises(Cancelled):
+        patch.lift(_blurred_small(source), source, (120, 200), tracker=stop)
+
+
+def test_progress_reaches_the_last_level(source):
+    seen = []
+    tracker = Tracker("instant", on_progress=seen.append, rate_hz=1e9)
+    patch.instant(source, (60, 100), tracker=tracker, config=replace(patch.PatchConfig(),
+                                                                     coarse_passes=2))
+    assert seen and seen[-1].scale == seen[-1].num_scales - 1
