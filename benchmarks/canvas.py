@@ -118,6 +118,38 @@ def _row(photo: Path, method: str, size, jobs: list[dict], scores: dict) -> dict
             "peak_gb": round(max(j["peak_gb"] for j in jobs), 2) if jobs else "", **scores}
 
 
+def before_after(out: Path, photos: list[str], preset_name: str, sheet: Path,
+                 tile: tuple[int, int] = (480, 300)) -> None:
+    """The README's picture: per photo, the photo, an instant variation, a model's sample
+    upscaled bicubically and the same sample lifted, shrunk to `tile` and then a 100% crop of
+    the centre of each."""
+    from PIL import ImageDraw
+
+    w, h = tile
+    columns = ["photo", "instant variation", f"{preset_name} model, bicubic",
+               f"{preset_name} model, lifted"]
+    rows = []
+    for name in photos:
+        files = [SHARED / "images" / "canvas" / f"{name}.jpg", out / f"{name}_instant_0.png",
+                 out / f"{name}_{preset_name}_bicubic_0.png",
+                 out / f"{name}_{preset_name}_lift_0.png"]
+        images = [Image.open(f).convert("RGB") for f in files]
+        rows.append([im.resize(tile, Image.LANCZOS) for im in images])
+        rows.append([im.crop((im.width // 2 - w // 2, im.height // 2 - h // 2,
+                              im.width // 2 + w // 2, im.height // 2 + h // 2))
+                     for im in images])
+    pad, label = 4, 18
+    canvas = Image.new("RGB", (4 * (w + pad) + pad, label + len(rows) * (h + pad) + pad),
+                       (30, 30, 30))
+    draw = ImageDraw.Draw(canvas)
+    for j, text in enumerate(columns):
+        draw.text((pad + j * (w + pad) + 4, 3), text, fill=(230, 230, 230))
+    for i, row in enumerate(rows):
+        for j, im in enumerate(row):
+            canvas.paste(im, (pad + j * (w + pad), label + pad + i * (h + pad)))
+    canvas.save(sheet, quality=85)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", nargs="+", default=["forest_path", "cups", "moss"])
@@ -134,7 +166,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT / "canvas")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per job (1 is faster on a CPU others are using)")
+    parser.add_argument("--sheet", type=Path, default=None,
+                        help="write the before/after picture (needs instant and a preset)")
+    parser.add_argument("--sheet-only", action="store_true",
+                        help="only make --sheet from the images already in --out")
     args = parser.parse_args()
+    if args.sheet_only:
+        before_after(args.out, args.photos, args.presets[0], args.sheet)
+        return
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # read by the spawned jobs' torch
     args.out.mkdir(parents=True, exist_ok=True)
@@ -176,6 +215,8 @@ def main() -> None:
             rows.append(_row(photo, "instant", big, [job], _score(quality, photo, [path])))
     print(f"\n{machine()}\n")
     print(table(rows, COLUMNS))
+    if args.sheet and args.presets and not args.no_instant:
+        before_after(args.out, args.photos, args.presets[0], args.sheet)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,9 @@ class EtaEstimate:
         # scale -> (iteration, elapsed s, work) at the first and at the latest event seen in it
         self.first: dict[int, tuple[int, float, float]] = {}
         self.latest: dict[int, tuple[int, float, float]] = {}
+        # (seconds left, elapsed s) of the last honest estimate: a new scale's first events
+        # count it down until that scale has been timed, instead of "estimating time" again
+        self.last_estimate: tuple[float, float] | None = None
 
     def update(self, body: dict) -> float | None:
         eta, elapsed = body.get("eta_s"), body.get("elapsed_s")
@@ -92,7 +95,13 @@ class EtaEstimate:
         if scale not in self.first or it < self.latest[scale][0]:  # new, or trained again
             self.first[scale] = point
         self.latest[scale] = point
-        return self.seconds_left(scale, it, total, num_scales, work)
+        left = self.seconds_left(scale, it, total, num_scales, work)
+        if left is not None:
+            self.last_estimate = (left, float(elapsed))
+        elif self.last_estimate is not None:
+            before, at = self.last_estimate
+            left = max(0.0, before - (float(elapsed) - at))
+        return left
 
     def _per_iteration(self, scale: int) -> tuple[float, float] | None:
         """(seconds, work) per iteration, averaged over what was seen of the scale."""

@@ -41,16 +41,16 @@ def run_in_krita(krita_template, tmp_path):
     """run_in_krita("scenario", params) -> KritaRun, asserting a clean run."""
 
     def run(scenario: str, params: dict | None = None, timeout_s: float = 240.0,
-            artifacts: Path | None = None) -> kritarun.KritaRun:
+            artifacts: Path | None = None, extra_env: dict | None = None) -> kritarun.KritaRun:
         result = kritarun.run_scenario(krita_template, tmp_path / scenario, scenario, params,
-                                       timeout_s, artifacts)
+                                       timeout_s, artifacts, extra_env)
         if result.rc == 139:
             # Krita 5.1.5 itself segfaults now and then (its importAnimation, which the
             # plugin no longer calls there; KRITA_NOTES.md). One retry in a fresh profile; a
             # second crash fails the test.
             warnings.warn(f"Krita crashed (rc 139) in {scenario}; retrying once", stacklevel=2)
             result = kritarun.run_scenario(krita_template, tmp_path / f"{scenario}-retry",
-                                           scenario, params, timeout_s, artifacts)
+                                           scenario, params, timeout_s, artifacts, extra_env)
         assert not result.failures(), result.explain()
         shutil.rmtree(result.home, ignore_errors=True)  # ~90 MB of Krita profile per run
         return result

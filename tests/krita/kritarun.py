@@ -109,8 +109,10 @@ class KritaRun:
 
 
 def run_scenario(template: Path, workdir: Path, scenario: str, params: dict | None = None,
-                 timeout_s: float = 240.0, artifacts: Path | None = None) -> KritaRun:
-    """Copy the template profile, run `scenarios/<scenario>.py` inside Krita, collect."""
+                 timeout_s: float = 240.0, artifacts: Path | None = None,
+                 extra_env: dict | None = None) -> KritaRun:
+    """Copy the template profile, run `scenarios/<scenario>.py` inside Krita, collect.
+    `extra_env` is added to Krita's environment (the backend it starts inherits it)."""
     home = workdir / "home"
     shutil.copytree(template, home, symlinks=True)
     install_harness(home)  # the runner as it is now, also when the template is older
@@ -124,9 +126,27 @@ def run_scenario(template: Path, workdir: Path, scenario: str, params: dict | No
                SINGAN_E2E_PARAMS=json.dumps(params or {}),
                SINGAN_E2E_DEADLINE=str(max(10.0, timeout_s - 30.0)),
                SINGAN_CONNECTION_FILE=str(connection_file))
-    cmd = ["xvfb-run", "-a", "-s", SCREEN, "krita", "--nosplash"]
+    env.update(extra_env or {})
     log_path = workdir / "krita.log"
     start = time.monotonic()
+    rc = _run_krita(env, workdir, log_path, timeout_s)
+    if rc != 0 and NO_DISPLAY in log_path.read_text(errors="replace"):
+        # xvfb-run -a picks a display number another run (a parallel test session) took at
+        # the same moment: Krita aborts before it starts; once more on a fresh number
+        log.warning("Krita found no X display (%s); starting it once more", rc)
+        rc = _run_krita(env, workdir, log_path, timeout_s)
+    seconds = time.monotonic() - start
+    results = json.loads(result_file.read_text()) if result_file.exists() else {}
+    run = KritaRun(rc, results, log_path.read_text(errors="replace"), seconds, home, artifacts)
+    run.leftovers = _stop_leftover_backend(connection_file)
+    return run
+
+
+NO_DISPLAY = "could not connect to display"
+
+
+def _run_krita(env: dict, workdir: Path, log_path: Path, timeout_s: float) -> int:
+    cmd = ["xvfb-run", "-a", "-s", SCREEN, "krita", "--nosplash"]
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True, cwd=workdir)
@@ -136,11 +156,7 @@ def run_scenario(template: Path, workdir: Path, scenario: str, params: dict | No
             os.killpg(proc.pid, signal.SIGKILL)
             rc = proc.wait()
             rc = rc if rc not in (0, None) else -9
-    seconds = time.monotonic() - start
-    results = json.loads(result_file.read_text()) if result_file.exists() else {}
-    run = KritaRun(rc, results, log_path.read_text(errors="replace"), seconds, home, artifacts)
-    run.leftovers = _stop_leftover_backend(connection_file)
-    return run
+    return rc
 
 
 def _stop_leftover_backend(connection_file: Path) -> list[int]:

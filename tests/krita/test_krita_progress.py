@@ -74,3 +74,14 @@ def test_a_retried_scale_keeps_the_bar_and_the_estimate():
     job.advance(retry)
     assert job.fraction == before and job.phase_base == 0.0
     assert "estimating" not in detail
+
+
+def test_a_new_scale_counts_the_last_estimate_down_instead_of_estimating_again():
+    events, total = training_events()
+    eta = EtaEstimate()
+    values = [(e, eta.update(e)) for e in events]
+    first_honest = next(i for i, (e, v) in enumerate(values) if v is not None)
+    later = values[first_honest:]
+    assert all(v is not None for _, v in later)  # never "estimating time" once it had a figure
+    for event, value in later:  # and each stays near the truth at the start of a scale too
+        assert value == pytest.approx(total - event["elapsed_s"], rel=0.25, abs=1.0), event

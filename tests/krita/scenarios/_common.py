@@ -22,6 +22,16 @@ def setup_window(t):
     return singan
 
 
+def open_picture(t, path, what="the picture", timeout=20):
+    """Open `path` in the docker's window and wait for it: (document, width, height, layer)."""
+    setup_window(t)
+    doc = t.open_image(path)
+    yield from t.wait(f"{what} to open", lambda: doc.activeNode() is not None, timeout)
+    layer = doc.activeNode()
+    t.note(f"opened {doc.width()}x{doc.height()}, layer {layer.name()!r}")
+    return doc, doc.width(), doc.height(), layer
+
+
 def start_backend(t, timeout=120):
     t.click("singan_start")
     yield from t.wait("the backend to connect",

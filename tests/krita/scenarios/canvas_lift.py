@@ -9,7 +9,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import pixels_vary, run_job, set_training, setup_window, start_backend  # noqa: E402
+from _common import open_picture, pixels_vary, run_job, set_training, start_backend  # noqa: E402
 
 SEED = 7
 
@@ -51,14 +51,9 @@ def run(t):
     from singan_krita import options as opt
 
     p = t.params
-    setup_window(t)
-    doc = t.open_image(p["image"])
-    yield from t.wait("the picture to open", lambda: doc.activeNode() is not None, 20)
-    W, H = doc.width(), doc.height()
-    layer = doc.activeNode()
+    doc, W, H, layer = yield from open_picture(t, p["image"])
     original = bytes(layer.pixelData(0, 0, W, H))
     save_png(t, original, W, H, "document.png")
-    t.note(f"opened {W}x{H}, layer {layer.name()!r}")
 
     yield from start_backend(t)
     set_training(t, p["max_size"], p["iters"])

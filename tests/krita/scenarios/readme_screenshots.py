@@ -9,7 +9,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import run_job, set_training, setup_window, start_backend  # noqa: E402
+from _common import open_picture, run_job, set_training, start_backend  # noqa: E402
 
 SEED = 7
 
@@ -31,12 +31,7 @@ def run(t):
     from singan_krita import options as opt
 
     p = t.params
-    setup_window(t)
-    doc = t.open_image(p["image"])
-    yield from t.wait("the photo to open", lambda: doc.activeNode() is not None, 30)
-    W, H = doc.width(), doc.height()
-    layer = doc.activeNode()
-    t.note(f"opened {W}x{H}, layer {layer.name()!r}")
+    doc, W, H, layer = yield from open_picture(t, p["image"], "the photo", 30)
     yield 1.0
     zoom_to_fit(t)
 
