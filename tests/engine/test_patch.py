@@ -90,6 +90,25 @@ def test_lift_beats_bicubic_on_a_blurred_downscale(source, lifted):
     assert (lifted - source).abs().mean() < 0.5 * (bicubic - source).abs().mean()
 
 
+def test_lift_keeps_the_samples_tone(source):
+    # A sample redder than the source (as a model's sample may be): the source's patches
+    # bring detail, but the lift must keep the sample's colour, not fall back to the source's.
+    image = _blurred_small(source).clone()
+    image[:, 0] = (image[:, 0] + 0.4).clamp(-1, 1)
+    out = patch.lift(image, source, (120, 200), seed=0)
+    assert (out.mean((2, 3)) - image.mean((2, 3))).abs().max() < 0.05
+    plain = patch.lift(image, source, (120, 200), seed=0,
+                       config=patch.PatchConfig(keep_low=0.0))
+    assert (plain.mean((2, 3)) - image.mean((2, 3))).abs().max() > 0.1
+
+
+def test_weighted_fold_of_equal_weights_is_the_mean(source):
+    nnf = patch.exact_nnf(_blurred_small(source), source[..., :40, :60])
+    values = source[..., :40, :60]
+    assert torch.allclose(patch.fold_nnf(nnf, values, weights=torch.ones(nnf.shape)),
+                          patch.fold_nnf(nnf, values), atol=1e-6)
+
+
 def test_instant_gives_new_pictures(source, instants):
     first, second = instants
     assert (first - second).abs().mean() > 0.05
