@@ -24,21 +24,18 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "krita"))
 import kritarun  # noqa: E402
-
-PHOTOS = REPO.parent / "shared" / "images" / "canvas"
+from common import shared_image, table  # noqa: E402
 
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def table(actions: list[dict]) -> str:
-    lines = [f"{'action':<24} {'seconds':>8}  {'result size':<28} ok"]
-    for a in actions:
-        seconds = "-" if a.get("seconds") is None else f"{a['seconds']:.1f}"
-        lines.append(f"{a['action']:<24} {seconds:>8}  {a.get('size', ''):<28} "
-                     f"{'yes' if a['ok'] else 'NO'}")
-    return "\n".join(lines)
+def rows(actions: list[dict]) -> list[dict]:
+    return [{"action": a["action"],
+             "seconds": "-" if a.get("seconds") is None else f"{a['seconds']:.1f}",
+             "result size": a.get("size", ""), "ok": "yes" if a["ok"] else "NO"}
+            for a in actions]
 
 
 def main() -> int:
@@ -51,9 +48,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/singan-every-action"))
     parser.add_argument("--timeout", type=int, default=1800, help="for the whole Krita run, s")
     args = parser.parse_args()
-    photo = PHOTOS / f"{args.photo}.jpg"
-    if not photo.exists():
-        sys.exit(f"no {photo}: this benchmark needs ../shared/images/canvas/")
+    photo = shared_image(f"canvas/{args.photo}.jpg")
     problem = kritarun.missing_tools()
     if problem:
         sys.exit(problem)
@@ -68,7 +63,7 @@ def main() -> int:
                                 timeout_s=args.timeout, artifacts=args.out)
     (args.out / "krita.log").write_text(run.log)
     actions = run.results.get("actions", [])
-    print(table(actions))
+    print(table(rows(actions), ["action", "seconds", "result size", "ok"]))
     for a in actions:
         if not a["ok"]:
             print(f"{a['action']}: {a.get('error', '')} (docker: {a.get('message', '')})")

@@ -22,8 +22,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "krita"))
 import kritarun  # noqa: E402
+from common import shared_image  # noqa: E402
 
-PHOTOS = REPO.parent / "shared" / "images" / "canvas"
 SHOTS = ("krita-docker.png", "krita-docker-canvas.png", "krita-docker-training.png")
 
 
@@ -35,9 +35,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/singan-screenshots"))
     parser.add_argument("--no-copy", action="store_true", help="leave docs/ as it is")
     args = parser.parse_args()
-    photo = PHOTOS / f"{args.photo}.jpg"
-    if not photo.exists():
-        sys.exit(f"no {photo}: the screenshots need ../shared/images/canvas/")
+    photo = shared_image(f"canvas/{args.photo}.jpg")
     problem = kritarun.missing_tools()
     if problem:
         sys.exit(problem)

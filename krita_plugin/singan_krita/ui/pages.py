@@ -43,6 +43,17 @@ def spin(name: str, low: int, high: int, value: int, special: str = "") -> QSpin
     return box
 
 
+def wrapping_label(name: str, selectable: bool = True) -> QLabel:
+    """A label whose long text wraps and never widens the narrow docker."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setMinimumWidth(1)
+    if selectable:  # a message the painter may want to copy
+        label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    return label
+
+
 def form(page: QWidget) -> QFormLayout:
     layout = QFormLayout(page)
     layout.setRowWrapPolicy(QFormLayout.WrapLongRows)  # label above the field when narrow
@@ -198,11 +209,7 @@ def history_page(panel) -> QWidget:
     panel.history_preview.setObjectName("singan_history_preview")
     panel.history_preview.setAlignment(Qt.AlignCenter)
     col.addWidget(panel.history_preview)
-    panel.history_caption = QLabel()
-    panel.history_caption.setObjectName("singan_history_caption")
-    panel.history_caption.setWordWrap(True)
-    panel.history_caption.setMinimumWidth(1)
-    panel.history_caption.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    panel.history_caption = wrapping_label("singan_history_caption")
     col.addWidget(panel.history_caption)
     rows = (QHBoxLayout(), QHBoxLayout())  # two buttons a row fit the narrow docker
     for row, name, text, tip in (

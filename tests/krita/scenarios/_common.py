@@ -45,6 +45,22 @@ def set_training(t, max_size, iters):
     t.widget("singan_iters").setValue(iters)
 
 
+def generate_on_canvas(t, doc, model_name, count, seed, timeout):
+    """Generate `count` variations at the docker's canvas size with `seed`: their group."""
+    from singan_krita import options as opt
+
+    t.widget("singan_tabs").setCurrentIndex(1)
+    t.widget("singan_count").setValue(count)
+    t.widget("singan_width").setValue(0)  # 0 = the canvas
+    t.widget("singan_height").setValue(0)
+    t.widget("singan_seed").setText(str(seed))
+    yield from run_job(t, "singan_generate", "generating variations", timeout)
+    group = t.find_node(doc, opt.variations_group_name(model_name, seed))
+    t.require("the variations group is there", group is not None,
+              [n[0] for n in t.nodes(doc.rootNode())])
+    return group
+
+
 def run_job(t, button, what, timeout, watch=None):
     """Click a button, wait until its job is done; `watch(t)` is polled while it runs and
     its first truthy answer is recorded (e.g. a progress bar seen moving)."""

@@ -9,7 +9,14 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import open_picture, pixels_vary, run_job, set_training, start_backend  # noqa: E402
+from _common import (  # noqa: E402
+    generate_on_canvas,
+    open_picture,
+    pixels_vary,
+    run_job,
+    set_training,
+    start_backend,
+)
 
 SEED = 7
 
@@ -66,15 +73,8 @@ def run(t):
     t.check("the model folder is kept for the test", keep_model(t, model["id"]), model["id"])
 
     # Generate variations with the docker's own size (canvas) and a seed
-    t.widget("singan_tabs").setCurrentIndex(1)
-    t.widget("singan_count").setValue(p["count"])
-    t.widget("singan_width").setValue(0)
-    t.widget("singan_height").setValue(0)
-    t.widget("singan_seed").setText(str(SEED))
-    yield from run_job(t, "singan_generate", "generating variations", p["job_timeout"])
-    group = t.find_node(doc, opt.variations_group_name(model["name"], SEED))
-    t.require("the variations group is there", group is not None,
-              [n[0] for n in t.nodes(doc.rootNode())])
+    group = yield from generate_on_canvas(t, doc, model["name"], p["count"], SEED,
+                                          p["job_timeout"])
     t.results["generated"] = check_results(t, doc, group, "generated")
 
     # Instant variations of the picture layer: no model, the layer's size (the canvas)

@@ -54,6 +54,14 @@ def activate(t, doc, node):
     yield from t.wait(f"{node.name()} active", lambda: t.controller().doc.layer == node.name(), 10)
 
 
+def hide(t, doc, *names):
+    """Hide these layers (where they exist): the next action reads the photo, not them."""
+    for name in names:
+        node = t.find_node(doc, name)
+        if node is not None:
+            node.setVisible(False)
+
+
 def group_result(t, doc, group_name, prefix):
     def result():
         group = t.find_node(doc, group_name)
@@ -148,10 +156,7 @@ def run(t):
     yield from activate(t, doc, paste)
     yield from action(t, "Harmonize paste layer", "singan_harmonize", job,
                       layer_result(t, doc, "pasted piece harmonized", "harmonize"))
-    for name in ("pasted piece", "pasted piece harmonized"):
-        node = t.find_node(doc, name)
-        if node is not None:
-            node.setVisible(False)
+    hide(t, doc, "pasted piece", "pasted piece harmonized")
 
     # ---- Edit selection: a rectangle on the photo layer ------------------------------
     from krita import Selection
@@ -164,20 +169,14 @@ def run(t):
     yield from action(t, "Edit selection", "singan_edit", job,
                       layer_result(t, doc, f"{photo.name()} edited", "edit"))
     doc.setSelection(Selection())  # an empty one: Paint and Super-resolve take the layer
-    for name in (f"{photo.name()} edited", f"{photo.name()} edited (unmasked)"):
-        node = t.find_node(doc, name)
-        if node is not None:
-            node.setVisible(False)
+    hide(t, doc, f"{photo.name()} edited", f"{photo.name()} edited (unmasked)")
 
     # ---- Paint to image: a layer of flat colour strokes ------------------------------
     sketch = t.add_layer(doc, "sketch", strokes(W, H))
     yield from activate(t, doc, sketch)
     yield from action(t, "Paint to image", "singan_paint", job,
                       layer_result(t, doc, "sketch as image", "paint"))
-    for name in ("sketch", "sketch as image"):
-        node = t.find_node(doc, name)
-        if node is not None:
-            node.setVisible(False)
+    hide(t, doc, "sketch", "sketch as image")
 
     # ---- Super-resolve layer (x2, the docker's default): a new document --------------
     yield from activate(t, doc, photo)

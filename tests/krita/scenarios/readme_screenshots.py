@@ -9,7 +9,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import open_picture, run_job, set_training, start_backend  # noqa: E402
+from _common import generate_on_canvas, open_picture, run_job, set_training, start_backend  # noqa: E402
 
 SEED = 7
 
@@ -28,7 +28,6 @@ def scales_done(t):
 
 
 def run(t):
-    from singan_krita import options as opt
 
     p = t.params
     doc, W, H, layer = yield from open_picture(t, p["image"], "the photo", 30)
@@ -56,15 +55,7 @@ def run(t):
     t.check("the model knows the photo's size", (model["width"], model["height"]) == (W, H),
             (model["width"], model["height"]))
 
-    t.widget("singan_tabs").setCurrentIndex(1)
-    t.widget("singan_count").setValue(2)
-    t.widget("singan_width").setValue(0)  # canvas
-    t.widget("singan_height").setValue(0)
-    t.widget("singan_seed").setText(str(SEED))
-    yield from run_job(t, "singan_generate", "generating variations", p["job_timeout"])
-    group = t.find_node(doc, opt.variations_group_name(model["name"], SEED))
-    t.require("the variations group is there", group is not None,
-              [n[0] for n in t.nodes(doc.rootNode())])
+    group = yield from generate_on_canvas(t, doc, model["name"], 2, SEED, p["job_timeout"])
     for child in group.childNodes():
         box = child.bounds()
         t.check(f"{child.name()} has the canvas size", (box.width(), box.height()) == (W, H),
