@@ -1,6 +1,13 @@
 """Time to quality: train each preset on balloons.png, draw 50 samples, score them.
 
     python benchmarks/quality.py --presets paper default quick --max-size 64 [--seeds 3]
+    python benchmarks/quality.py --presets default quick --max-size 250 --seeds 2 \
+        --images all --sheets docs/sheets
+
+--images runs every image named (paths under ../shared/images; `all` = the eight training
+images and the three canvas photos), --sheets writes one samples sheet per run there, and
+the rows go to benchmarks/out/quality-SIZE.json after every run, so a long table that is
+stopped keeps what it measured.
 
 With --seeds N each preset is trained N times (seeds --seed .. --seed + N - 1) and a last
 table gives the mean and spread: one run's swd varies by about +-0.3 from seed to seed.
@@ -32,7 +39,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1, help="training runs per preset")
     parser.add_argument("--sheet", help="write the first run's real image and first 11 "
                         "samples, enlarged 3x, to this PNG (docs/default-samples-64.png)")
+    parser.add_argument("--images", nargs="+", help="images under ../shared/images to run "
+                        "(instead of --image); `all` = " + " ".join(ALL_IMAGES))
+    parser.add_argument("--sheets", type=Path, help="a samples sheet per run in this folder")
+    parser.add_argument("--json", help="file name under benchmarks/out for the rows "
+                        "(default quality-SIZE.json)")
     args = parser.parse_args()
+    images = ALL_IMAGES if args.images == ["all"] else args.images or [args.image]
     if args.threads:
         torch.set_num_threads(args.threads)
     else:  # as the CLI and the backend: threads follow the load of the other programs
@@ -40,34 +53,44 @@ def main() -> None:
     overrides = parse_overrides(args.set)
     store = ModelStore(OUT / "models")
     rows = []
-    for name in args.presets:
-        for seed in range(args.seed, args.seed + args.seeds):
-            row = score_run(store, args, name, seed, overrides)
-            folder = row.pop("folder")
-            if args.sheet and not rows:
-                samples_sheet(folder).save(args.sheet)
-            rows.append(row)
-            print(table([row], list(row)), flush=True)
-    print(f"\n# quality on {args.image}, max_size {args.max_size}, {machine()}")
+    # seed-major, then preset, then image: a table stopped early still has every image
+    for seed in range(args.seed, args.seed + args.seeds):
+        for name in args.presets:
+            for image in images:
+                row = score_run(store, args, image, name, seed, overrides)
+                folder = row.pop("folder")
+                if args.sheet and not rows:
+                    samples_sheet(folder).save(args.sheet)
+                if args.sheets:
+                    args.sheets.mkdir(parents=True, exist_ok=True)
+                    zoom = max(1, round(600 / max(Image.open(folder / "real.png").size)))
+                    samples_sheet(folder, columns=4, zoom=zoom).save(
+                        args.sheets / f"{Path(image).stem}-{name}-seed{seed}.jpg", quality=88)
+                rows.append(row)
+                print(table([row], list(row)), flush=True)
+                save_json(args.json or f"quality-{args.max_size}.json", rows)
+    print(f"\n# quality at max_size {args.max_size}, {machine()}")
     print(table(rows, list(rows[0])))
     if args.seeds > 1:
         print(f"\n# mean +- standard deviation over {args.seeds} seeds")
-        print(table(summarise(rows), ["preset", "runs", "total (s)", "swd", "diversity",
+        print(table(summarise(rows), ["image", "preset", "runs", "total (s)", "swd", "diversity",
                                       "copy"]))
-    save_json(f"quality-{args.max_size}.json", rows)
 
 
-def score_run(store: ModelStore, args, name: str, seed: int, overrides: dict) -> dict:
+def score_run(store: ModelStore, args, image: str, name: str, seed: int,
+              overrides: dict) -> dict:
     """Train one preset with one seed, draw the samples, score them against the real."""
     cpu_start = time.process_time()
-    model_id, row = train_timed(store, shared_image(args.image), name, args.max_size,
+    model_id, row = train_timed(store, shared_image(image), name, args.max_size,
                                 args.iters, seed, args.device, overrides)
+    row = {"image": Path(image).stem, **row}
     # CPU time of every thread: on a machine shared with other jobs it moves less than the
     # wall time (with one thread it is about the idle machine's one-thread wall time)
     row["cpu (s)"] = round(time.process_time() - cpu_start, 1)
     row["seed"] = seed
     row["retries"] = len(store.manifest(model_id).get("collapses", []))
-    tag = "-".join([name, *(f"{k}{v}" for k, v in overrides.items()), f"seed{seed}"])
+    tag = "-".join([Path(image).stem, name, *(f"{k}{v}" for k, v in overrides.items()),
+                    f"seed{seed}"])
     folder = OUT / f"quality-{tag}-{args.max_size}"
     folder.mkdir(parents=True, exist_ok=True)
     real = folder / "real.png"
@@ -98,16 +121,23 @@ def samples_sheet(folder: Path, columns: int = 6, rows: int = 2, zoom: int = 3,
     return sheet
 
 
+ALL_IMAGES = ["balloons.png", "birds.png", "lightning1.png", "mountains3.png",
+              "starry_night.png", "stone.png", "trees3.png", "33039_LR.png",
+              "canvas/forest_path.jpg", "canvas/cups.jpg", "canvas/moss.jpg"]
+
+
 def summarise(rows: list[dict]) -> list[dict]:
-    by_preset: dict[str, list[dict]] = {}
+    """Mean and spread over the seeds of each image and preset."""
+    groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
-        by_preset.setdefault(row["preset"], []).append(row)
+        groups.setdefault((row["image"], row["preset"]), []).append(row)
 
     def spread(runs, key):
         return mean_spread([r[key] for r in runs if r.get(key) is not None])
 
-    return [{"preset": p, "runs": len(runs), **{k: spread(runs, k) for k in
-             ("total (s)", "swd", "diversity", "copy")}} for p, runs in by_preset.items()]
+    return [{"image": image, "preset": p, "runs": len(runs),
+             **{k: spread(runs, k) for k in ("total (s)", "swd", "diversity", "copy")}}
+            for (image, p), runs in groups.items()]
 
 
 if __name__ == "__main__":

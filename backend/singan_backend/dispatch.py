@@ -2,9 +2,10 @@
 
 The one mapping from the protocol's request bodies to the engine's actions. The server's
 workers call `run`, and so does the CLI when it works without a server, so `singan X`
-and `singan --connect FILE X` give the same result by construction. Every body first goes
+and `singan --connect FILE X` give the same result by construction. Every body goes
 through the protocol's own `from_dict` (types, defaults and ranges declared once in
-singan_protocol/messages.py), so a handler gets a typed request, whoever sent it.
+singan_protocol/messages.py), so a handler gets a typed request, whoever sent it: here for
+a dict, on the server's socket thread for the typed request it hands on.
 """
 
 from __future__ import annotations
@@ -50,11 +51,16 @@ def images_needed(images: Images, count: int, what: str) -> Images:
 ANIMATION_DEFAULTS = {"noise_padding": True, "min_size": 20}
 
 
-def train_config(body: dict, task_defaults: dict | None = None):
+def train_config(body: dict | Body, task_defaults: dict | None = None):
     """The preset of a train (or upscale) body with its options; `task_defaults` fill the ones
-    it left unset."""
-    train_fields = specs(Train)
-    req = request("train", {k: v for k, v in body.items() if k in train_fields and v is not None})
+    it left unset. A Train request is taken as it is (from_dict checked it already)."""
+    if isinstance(body, Train):
+        req = body
+    else:  # an upscale request's training options, or a dict
+        given = body.to_dict() if isinstance(body, Body) else body
+        train_fields = specs(Train)
+        req = request("train", {k: v for k, v in given.items()
+                                if k in train_fields and v is not None})
     if req.for_animation:
         task_defaults = {**ANIMATION_DEFAULTS, **(task_defaults or {})}
     return preset(req.preset, task_defaults, **{k: getattr(req, k) for k in TRAIN_OPTIONS})
@@ -69,13 +75,19 @@ def request(msg_type: str, body: dict) -> Body:
         raise BadOption(e.message) from None
 
 
-def run(store: ModelStore, msg_type: str, body: dict, images: Images | None = None, *,
+def run(store: ModelStore, msg_type: str, body: dict | Body, images: Images | None = None, *,
         device=None, on_progress: ProgressFn | None = None,
         should_stop: StopFn | None = None) -> tuple[dict, Images]:
+    """`body`: a dict, checked here, or the request from_dict made of it already."""
     handler = HANDLERS.get(msg_type)
     if handler is None:
         raise BadOption(f"unknown request {msg_type!r}: one of {', '.join(sorted(HANDLERS))}")
-    return handler(store, request(msg_type, body), list(images or []), device=device,
+    if isinstance(body, Body):
+        assert isinstance(body, REQUESTS[msg_type]), (msg_type, type(body).__name__)
+        req = body
+    else:
+        req = request(msg_type, body)
+    return handler(store, req, list(images or []), device=device,
                    on_progress=on_progress, should_stop=should_stop)
 
 
@@ -83,7 +95,7 @@ def run(store: ModelStore, msg_type: str, body: dict, images: Images | None = No
 def _train(store, req, images, **ctx):
     image = None if req.resume else images_needed(images, 1, "the training image")[0]
     model_id = actions.train(store, image, name=req.name or "model",
-                             config=None if req.resume else train_config(req.to_dict()),
+                             config=None if req.resume else train_config(req),
                              resume=req.resume, source_name=req.source_name, **ctx)
     info = store.info(model_id)
     return {"model_id": model_id, "model": info.to_dict(),
@@ -157,7 +169,7 @@ def _upscale(store, req, images, **ctx):
         out = actions.upscale(store, image, req.factor, method="patch", **ctx)
         return {"model_id": None, "width": out.shape[1], "height": out.shape[0]}, [out]
     if model_id is None:
-        config = train_config(req.to_dict(), superres.SR_DEFAULTS)
+        config = train_config(req, superres.SR_DEFAULTS)
         model_id = actions.train_sr(store, image, req.factor, config=config,
                                     name=req.name or "upscale", source_name=req.source_name,
                                     **ctx)

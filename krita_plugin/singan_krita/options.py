@@ -148,6 +148,8 @@ class AnimateOptions:
     fps: float = spec(Animate, "fps").default  # frames per second
     beta: float = spec(Animate, "beta").default  # closer to 1 moves more slowly
     start_scale: int = spec(Animate, "start_scale").default  # coarsest scale that moves
+    # frames at the training layer's size, lifted from its patches (a lift per frame: slower)
+    lift: bool = spec(Animate, "lift").default
     # Krita 5.1.5's importAnimation crashed Krita (and lost unsaved work) in about 1 of 4
     # runs: frames as layers in a group is the default, the animated layer an opt-in
     animated_layer: bool = False
@@ -162,7 +164,7 @@ class AnimateOptions:
              seed: int | None = None) -> dict:
         body = {"model_id": model_id, "frames": self.frames, "fps": float(self.fps),
                 "start_scale": self.start_scale, "beta": float(self.beta),
-                "sample_type": sample_type, "channel_order": channel_order}
+                "sample_type": sample_type, "channel_order": channel_order, "lift": self.lift}
         if seed is not None:
             body["seed"] = seed
         return body

@@ -102,6 +102,18 @@ def test_lift_keeps_the_samples_tone(source):
     assert (plain.mean((2, 3)) - image.mean((2, 3))).abs().max() > 0.1
 
 
+def test_lift_rebuilds_a_soft_sample_from_below_its_scale(source):
+    # A model's sample is often soft at its own scale: starting the lift a few levels below
+    # rebuilds that structure from the source's patches, where starting at the sample's
+    # scale keeps the softness and only adds texture on top.
+    soft = patch._blur(_blurred_small(source), 2.0)
+    below = patch.lift(soft, source, (120, 200), seed=0)
+    at_scale = patch.lift(soft, source, (120, 200), seed=0,
+                          config=patch.PatchConfig(lift_below=0))
+    assert patch.PatchConfig().lift_below > 0
+    assert (below - source).abs().mean() < 0.9 * (at_scale - source).abs().mean()
+
+
 def test_weighted_fold_of_equal_weights_is_the_mean(source):
     nnf = patch.exact_nnf(_blurred_small(source), source[..., :40, :60])
     values = source[..., :40, :60]

@@ -148,6 +148,7 @@ def test_animate_asks_for_u8_bgra_frames_and_defaults_to_layers_in_a_group(world
     ctl.animate()
     rid, _, body, _ = client.last("animate")
     assert (body["frames"], body["sample_type"], body["channel_order"]) == (3, "u8", "BGRA")
+    assert body["lift"] is False  # frames at the model's scale unless the painter asks
     answer(ctl, client, "result", rid, {"job_id": "j", "model_id": "m-1", "fps": 10.0, "seed": 1},
            [image()] * 3)
     # the path that cannot crash Krita; the animated layer only when asked for
@@ -158,6 +159,18 @@ def test_animate_asks_for_u8_bgra_frames_and_defaults_to_layers_in_a_group(world
     answer(ctl, client, "result", client.last("animate")[0],
            {"job_id": "k", "model_id": "m-1", "fps": 10.0, "seed": 2}, [image()] * 3)
     assert adapter.animations[-1][3] is True
+
+
+def test_animate_lifts_the_frames_to_the_layers_size_when_asked(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend, [MODEL])
+    ctl.animate_options = ctl.animate_options.__class__(frames=2, lift=True)
+    ctl.animate()
+    rid, _, body, _ = client.last("animate")
+    assert body["lift"] is True
+    answer(ctl, client, "result", rid, {"job_id": "j", "model_id": "m-1", "fps": 10.0, "seed": 1},
+           [image()] * 2)
+    assert adapter.animations == [("sunset animation", 2, 10.0, False)]
 
 
 def test_backend_errors_become_docker_messages(world):
@@ -196,53 +209,6 @@ def test_cancel_before_accepted_is_sent_once_the_job_id_is_known(world):
     assert not ctl.jobs and "cancelled" in ctl.message
 
 
-def test_jobs_survive_a_backend_restart_through_fetch_result(world):
-    ctl, backend, adapter, clock = world
-    client = connect(ctl, backend)
-    ctl.train()
-    rid = client.last("train")[0]
-    answer(ctl, client, "accepted", rid, {"job_id": "j1", "position": 0, "lane": "train"})
-    backend.stop()
-    clock.advance(SETTINGS.reconnect_interval_s + 0.1)
-    ctl.tick()
-    assert ctl.connection.state is State.NOT_RUNNING and client.closed
-    assert ctl.jobs[rid].lost
-    backend.start(key="k2", pid=43)  # restarted: it resumes journaled training jobs
-    clock.advance(SETTINGS.reconnect_interval_s + 0.1)
-    new = connect_again(ctl, backend, clock)
-    clock.advance(SETTINGS.poll_interval_s + 0.1)
-    ctl.tick()
-    pid, _, body, _ = new.last("fetch_result")
-    assert body == {"job_id": "j1"}
-    answer(ctl, new, "reply", pid, {"job_id": "j1", "state": "running", "fraction": 0.5})
-    assert ctl.jobs[rid].fraction == 0.5
-    clock.advance(SETTINGS.poll_interval_s + 0.1)
-    ctl.tick()
-    pid = new.last("fetch_result")[0]
-    answer(ctl, new, "result", pid, {"job_id": "j1", "model_id": "m-1", "name": "sunset"})
-    assert not ctl.jobs and ctl.selected == "m-1"
-
-
-def connect_again(ctl, backend, clock):
-    ctl.tick()
-    client = backend.client
-    client.push("reply", client.last("hello")[0], {"version": "1.0"})
-    ctl.connection.on_readable()
-    client.push("reply", client.last("list_models")[0], {"models": []})
-    ctl.connection.on_readable()
-    return client
-
-
-def test_a_job_never_accepted_is_reported_lost_when_the_backend_stops(world):
-    ctl, backend, adapter, clock = world
-    connect(ctl, backend)
-    ctl.train()
-    backend.stop()
-    clock.advance(SETTINGS.reconnect_interval_s + 0.1)
-    ctl.tick()
-    assert not ctl.jobs and "was lost" in ctl.message
-
-
 def test_views_reflect_document_state_changes(world):
     ctl, backend, adapter, clock = world
     connect(ctl, backend, [MODEL])
@@ -262,6 +228,67 @@ def test_delete_model_refreshes_the_list(world):
     answer(ctl, client, "reply", client.last("delete_model")[0], {})
     answer(ctl, client, "reply", client.last("list_models")[0], {"models": []})
     assert ctl.models == [] and ctl.selected is None
+
+
+# ---- a training job, the backend gone and back -----------------------------------------
+
+def train_until_the_backend_stops(world, accepted=True):
+    """A training job sent (and accepted as j1, unless not `accepted`), then the backend
+    stops and the docker notices. Returns (the old client, the request id)."""
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend)
+    ctl.train()
+    rid = client.last("train")[0]
+    if accepted:
+        answer(ctl, client, "accepted", rid, {"job_id": "j1", "position": 0, "lane": "train"})
+    backend.stop()
+    clock.advance(SETTINGS.reconnect_interval_s + 0.1)
+    ctl.tick()
+    return client, rid
+
+
+def restart(world):
+    """The backend started again (it resumes journaled training jobs) and the docker
+    reconnected to it. Returns the new client."""
+    ctl, backend, adapter, clock = world
+    backend.start(key="k2", pid=43)
+    clock.advance(SETTINGS.reconnect_interval_s + 0.1)
+    ctl.tick()
+    client = backend.client
+    client.push("reply", client.last("hello")[0], {"version": "1.0"})
+    ctl.connection.on_readable()
+    client.push("reply", client.last("list_models")[0], {"models": []})
+    ctl.connection.on_readable()
+    return client
+
+
+def next_poll(world):
+    ctl, backend, adapter, clock = world
+    clock.advance(SETTINGS.poll_interval_s + 0.1)
+    ctl.tick()
+
+
+def test_jobs_survive_a_backend_restart_through_fetch_result(world):
+    ctl = world[0]
+    client, rid = train_until_the_backend_stops(world)
+    assert ctl.connection.state is State.NOT_RUNNING and client.closed
+    assert ctl.jobs[rid].lost
+    new = restart(world)
+    next_poll(world)
+    pid, _, body, _ = new.last("fetch_result")
+    assert body == {"job_id": "j1"}
+    answer(ctl, new, "reply", pid, {"job_id": "j1", "state": "running", "fraction": 0.5})
+    assert ctl.jobs[rid].fraction == 0.5
+    next_poll(world)
+    pid = new.last("fetch_result")[0]
+    answer(ctl, new, "result", pid, {"job_id": "j1", "model_id": "m-1", "name": "sunset"})
+    assert not ctl.jobs and ctl.selected == "m-1"
+
+
+def test_a_job_never_accepted_is_reported_lost_when_the_backend_stops(world):
+    ctl = world[0]
+    train_until_the_backend_stops(world, accepted=False)
+    assert not ctl.jobs and "was lost" in ctl.message
 
 
 # ---- replies that arrive during the send (a fast backend, a drained socket) -------------
@@ -286,26 +313,16 @@ def test_a_job_result_during_the_send_places_the_result_and_keeps_its_message(wo
 
 
 def test_a_resumed_job_whose_poll_is_answered_during_the_send_finishes(world):
-    ctl, backend, adapter, clock = world
-    client = connect(ctl, backend)
-    ctl.train()
-    rid = client.last("train")[0]
-    answer(ctl, client, "accepted", rid, {"job_id": "j1", "position": 0, "lane": "train"})
-    backend.stop()
-    clock.advance(SETTINGS.reconnect_interval_s + 0.1)
-    ctl.tick()
-    backend.start(key="k2", pid=43)
-    clock.advance(SETTINGS.reconnect_interval_s + 0.1)
-    new = connect_again(ctl, backend, clock)
+    ctl = world[0]
+    _, rid = train_until_the_backend_stops(world)
+    new = restart(world)
     new.answer_at_once("fetch_result", "reply", {"job_id": "j1", "state": "running",
                                                  "fraction": 0.35})
-    clock.advance(SETTINGS.poll_interval_s + 0.1)
-    ctl.tick()
+    next_poll(world)
     assert ctl.jobs[rid].fraction == pytest.approx(0.35) and ctl.jobs[rid].poll_id is None
     new.answer_at_once("fetch_result", "result", {"job_id": "j1", "model_id": "m-1",
                                                   "name": "sunset"})
-    clock.advance(SETTINGS.poll_interval_s + 0.1)
-    ctl.tick()  # polled again (not stuck "reconnected"), and the result lands
+    next_poll(world)  # polled again (not stuck "reconnected"), and the result lands
     assert not ctl.jobs and ctl.selected == "m-1" and not ctl._polls
 
 

@@ -20,6 +20,8 @@ from singan_krita.options import (
     variations_group_name,
 )
 from singan_krita.regions import Rect, read_region
+from singan_protocol.fields import spec
+from singan_protocol.messages import Animate
 
 
 def test_train_body_leaves_out_what_the_preset_decides():
@@ -77,6 +79,8 @@ def test_upscale_limits():
 def test_animate_options():
     body = AnimateOptions(frames=3).validate().body("m", "u8", "BGRA", seed=5)
     assert body["frames"] == 3 and body["seed"] == 5 and isinstance(body["fps"], float)
+    assert body["lift"] is spec(Animate, "lift").default is False  # the protocol's default
+    assert AnimateOptions(lift=True).body("m", "u8", "BGRA")["lift"] is True
     with pytest.raises(UserFacingError):
         AnimateOptions(beta=1.5).validate()
 

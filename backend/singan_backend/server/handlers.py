@@ -8,6 +8,7 @@ mapping the in-process CLI uses.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import logging
 import os
@@ -66,13 +67,14 @@ class Handlers:
                              "pid": os.getpid(), "models_dir": str(self.store.root),
                              "queue": self.jobs.status(), "models": len(self.store.list())}, []
         if t == "list_models":
-            return "reply", dispatch.run(self.store, "list_models", {})[0], []
+            return "reply", dispatch.run(self.store, "list_models", req)[0], []
         if t == "delete_model":
             model_id = self.store.deletable(req.model_id)
             if self.jobs.uses_model(model_id) or model_id in self.journal.model_ids():
                 raise ProtocolError(f"model {model_id} is in use by a job: cancel it first",
                                     "model_busy")
-            return "reply", dispatch.run(self.store, "delete_model", {"model_id": model_id})[0], []
+            done = dispatch.run(self.store, "delete_model", dataclasses.replace(req, model_id=model_id))
+            return "reply", done[0], []
         if t == "cancel":
             state = self.jobs.cancel(req.job_id)
             if state is None:
@@ -100,28 +102,31 @@ class Handlers:
 
     # -- jobs: checks on the socket thread ------------------------------------------------
     def prepare(self, msg: Message, req: Body, peer: bytes) -> Job:
+        """The job of a request from_dict checked; the worker gets it with its ids resolved
+        and its seed drawn, as a typed request and as the body the journal keeps."""
         t, images = msg.msg_type, msg.images
+        lane, changes = "infer", {}
+        if t == "train":
+            lane = "train"
+            if req.resume:
+                changes["resume"] = self.store.resolve(req.resume)
+            else:
+                dispatch.train_config(req)  # a bad option fails now, not after `accepted`
+        elif t == "upscale" and req.model_id is None and req.method == "singan":
+            lane = "train"  # it trains an SR model on the image first (patch SR does not)
+            dispatch.train_config(req)
+        if getattr(req, "model_id", None) is not None:
+            changes["model_id"] = self.store.resolve(req.model_id)
+        if t != "train" and req.seed is None:
+            changes["seed"] = secrets.randbelow(2**31)  # drawn here so the result can report it
+        req = dataclasses.replace(req, **changes)
         body = {k: v for k, v in req.to_dict().items() if v is not None}
         if "sample_type" in body:  # generate, animate: the client chooses the result format
             output = (body.pop("sample_type"), body.pop("channel_order"))
         else:  # the rest answer in the format of their first image
             output = (images[0].sample_type, images[0].channel_order) if images else ("u8", "RGBA")
-        lane = "infer"
-        if t == "train":
-            lane = "train"
-            if req.resume:
-                body["resume"] = self.store.resolve(req.resume)
-            else:
-                dispatch.train_config(body)  # a bad option fails now, not after `accepted`
-        elif t == "upscale" and req.model_id is None and req.method == "singan":
-            lane = "train"  # it trains an SR model on the image first (patch SR does not)
-            dispatch.train_config(body)
-        if "model_id" in body:
-            body["model_id"] = self.store.resolve(body["model_id"])
-        if t != "train" and "seed" not in body:
-            body["seed"] = secrets.randbelow(2**31)  # drawn here so the result can report it
         self._check_sizes(t, req, body, images)
-        return Job(t, body, lane, list(images), peer, msg.msg_id, output)
+        return Job(t, body, lane, list(images), peer, msg.msg_id, output, request=req)
 
     def _check_sizes(self, t: str, req: Body, body: dict, images: list[ImagePayload]) -> None:
         limit = self.config.max_output_pixels
@@ -175,7 +180,7 @@ class Handlers:
             # a GRAY mask goes as (H, W); any other is (H, W, 3), which the engine averages
             is_mask = MASK_INDEX.get(job.msg_type) == i and p.channel_order == "GRAY"
             arrays.append(to_mask(p) if is_mask else to_rgb(p))
-        body, outputs = dispatch.run(self.store, job.msg_type, job.body, arrays,
+        body, outputs = dispatch.run(self.store, job.msg_type, job.request or job.body, arrays,
                                      device=self.device, should_stop=job.should_stop,
                                      on_progress=lambda p: self.jobs.report(job, p))
         extra = {k: job.body[k] for k in ("seed", "model_id") if k in job.body}
@@ -219,8 +224,9 @@ class Handlers:
             self.jobs.report(job, p, previews.make(job.model_id, p.scale) if due else None)
 
         arrays = [to_rgb(p) for p in job.images]
-        return dispatch.run(self.store, "train", job.body, arrays, device=self.device,
-                            on_progress=on_progress, should_stop=job.should_stop)[0]
+        return dispatch.run(self.store, "train", job.request or job.body, arrays,
+                            device=self.device, on_progress=on_progress,
+                            should_stop=job.should_stop)[0]
 
     # -- restart ----------------------------------------------------------------------------
     def resumable_jobs(self) -> list[Job]:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from singan_protocol import ImagePayload, ProtocolError
+from singan_protocol.messages import Body
 
 from ..engine.progress import Progress
 from ..errors import Cancelled, SinGANError
@@ -30,7 +31,7 @@ LANES = ("train", "infer")
 @dataclass(eq=False)
 class Job:
     msg_type: str  # the request type, e.g. "train"
-    body: dict  # request body as the engine's dispatch takes it
+    body: dict  # request body as the engine's dispatch takes it (and the journal keeps)
     lane: str  # "train" | "infer"
     images: list = field(default_factory=list)  # input ImagePayloads
     peer: bytes | None = None  # ROUTER id of the client that asked; None for a resumed job
@@ -45,6 +46,9 @@ class Job:
     for_shutdown: bool = False  # cancelled because the backend stops, not by a user
     last_report: float = -1e9
     last_scale: int = -1
+    # `body` as the request the socket thread's from_dict made, so the worker does not check
+    # it again; None for a job resumed from the journal, whose body dispatch checks
+    request: Body | None = None
 
     def should_stop(self) -> bool:
         return self.cancel.is_set()

@@ -153,6 +153,12 @@ def tasks_page(panel, upscale, animate) -> QWidget:
     panel.animated_layer.setChecked(animate.animated_layer)
     panel.animated_layer.setToolTip(ANIMATED_LAYER_TIP)
     rows.addRow(panel.animated_layer)
+    panel.animate_lift = QCheckBox("Lift frames to the layer's size")
+    panel.animate_lift.setObjectName("singan_animate_lift")
+    panel.animate_lift.setChecked(animate.lift)
+    panel.animate_lift.setToolTip("Animate: frames at the size of the layer the model learnt "
+                                  "from, not the model's own. Slower: a lift per frame.")
+    rows.addRow(panel.animate_lift)
     rows.addRow(action_button(panel, "animate"))
     return page
 

@@ -76,7 +76,7 @@ class Panel(QWidget):
         self.max_size.valueChanged.connect(lambda value: self._size_changed(value))
         for widget in (self.iters, self.count, self.width_box, self.height_box,
                        self.start_scale, self.seed, self.quantize, self.factor, self.frames,
-                       self.animated_layer):
+                       self.animated_layer, self.animate_lift):
             self._watch(widget)
         controller.subscribe(self.render)
         self.destroyed.connect(lambda *_: controller.unsubscribe(self.render))
@@ -171,7 +171,8 @@ class Panel(QWidget):
             task_options=replace(c.task_options, seed=seed, quantize=self.quantize.isChecked()),
             upscale_options=replace(c.upscale_options, factor=self.factor.value()),
             animate_options=replace(c.animate_options, frames=self.frames.value(),
-                                    animated_layer=self.animated_layer.isChecked()))
+                                    animated_layer=self.animated_layer.isChecked(),
+                                    lift=self.animate_lift.isChecked()))
 
     def report(self, message: str) -> None:
         self.controller.report(message)
