@@ -77,3 +77,39 @@ def save_json(name: str, data) -> Path:
     path = OUT / name
     path.write_text(json.dumps(data, indent=1))
     return path
+
+
+def crop_around(image, centre: tuple[int, int], tile: tuple[int, int]):
+    """A PIL crop of `tile` (w, h) at 100 % around `centre` (x, y), kept inside the image."""
+    w, h = tile
+    x0 = min(max(0, centre[0] - w // 2), max(0, image.width - w))
+    y0 = min(max(0, centre[1] - h // 2), max(0, image.height - h))
+    return image.crop((x0, y0, x0 + w, y0 + h))
+
+
+def tile_sheet(rows: list[list], columns: list[str], sheet: Path,
+               tile: tuple[int, int] = (480, 300), labels: list[list[str]] | None = None
+               ) -> None:
+    """A grid of PIL images, each `tile` (w, h), under the `columns` headings, on dark grey
+    (the README sheets' look), saved as JPEG quality 85; `labels` (per row, per image) are
+    written in each tile's corner on a dark box, so they read on any picture."""
+    from PIL import Image, ImageDraw
+
+    w, h = tile
+    pad, head = 4, 18
+    width = len(columns) * (w + pad) + pad
+    canvas = Image.new("RGB", (width, head + len(rows) * (h + pad) + pad), (30, 30, 30))
+    draw = ImageDraw.Draw(canvas)
+    for j, text in enumerate(columns):
+        draw.text((pad + j * (w + pad) + 4, 3), text, fill=(230, 230, 230))
+    for i, row in enumerate(rows):
+        for j, im in enumerate(row):
+            x, y = pad + j * (w + pad), head + pad + i * (h + pad)
+            canvas.paste(im.convert("RGB").resize(tile) if im.size != tile else im, (x, y))
+            text = labels[i][j] if labels else ""
+            if text:
+                box = draw.textbbox((x + 6, y + 5), text)
+                draw.rectangle((box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 2), fill=(0, 0, 0))
+                draw.text((x + 6, y + 5), text, fill=(240, 240, 240))
+    sheet.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(sheet, quality=85)

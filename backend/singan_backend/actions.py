@@ -310,9 +310,10 @@ def inject(store: ModelStore, model_id: str, task: str, reference: np.ndarray,
                                 sigma)[0, 0, :, :, None].cpu()
     if lift_from is None:
         generated = [to_array(resize(g, (h, w)).clamp(-1, 1)) for g in results]
-    elif task == "harmonize":  # only the blend is returned: lift just where the mask reaches
-        generated = [to_array(lift_inside(g, lift_from, m[..., 0], seed + i, tracker))
-                     for i, g in enumerate(results)]
+    elif task == "harmonize":
+        region = torch.from_numpy(mask > 0.5).float()[None, None]
+        generated = [to_array(with_own_detail(g, lift_from, region, sizes[-1]))
+                     for g in results]
     else:  # edit also returns the whole unmasked picture
         generated = lifted(results, lift_from, (h, w), seed, tracker)
     base = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
@@ -326,11 +327,9 @@ def injection_lift_source(store: ModelStore, model_id: str, model: SinGAN, task:
     """The patches an injection result is lifted from, or None when there is nothing to lift
     (the reference is no larger than the working size, or the model kept no source).
 
-    harmonize: the composite itself. Its background is the training image, and it holds the
-    pasted object at full resolution, so the object's fine detail comes from its own sharp
-    patches (or the background's where harmonisation changed it); lifted from the training
-    image alone, the object would be rebuilt from background patches. edit and paint: the
-    model's source, like a sample: the result must look like the training image.
+    harmonize: the composite itself, whose own detail the result keeps (with_own_detail).
+    edit and paint: the model's source, like a sample: the result must look like the
+    training image.
     """
     h, w = reference.shape[-2:]
     if h <= work_size[0] and w <= work_size[1]:
@@ -341,27 +340,27 @@ def injection_lift_source(store: ModelStore, model_id: str, model: SinGAN, task:
     return lift_source(store, model_id, model)
 
 
-LIFT_MARGIN = 16  # px at full size around the soft mask's reach: context for the lift's patches
+def with_own_detail(result: torch.Tensor, composite: torch.Tensor, region: torch.Tensor,
+                    work_size: tuple[int, int]) -> torch.Tensor:
+    """A harmonized `result` (model scale) at the composite's size: the model's tone and
+    shading, plus the composite's own detail finer than the model's scale, faded out across
+    the edge of the pasted `region` (1, 1, H, W) so that its outline is not kept sharp.
 
-
-def lift_inside(result: torch.Tensor, source: torch.Tensor, m: torch.Tensor, seed: int,
-                tracker: Tracker) -> torch.Tensor:
-    """`result` (1, 3, h, w) at the size of the soft mask `m` (H, W): resized, and lifted from
-    `source` inside the box where m > 0 (plus a margin), the only pixels the blend takes, so
-    a small paste on a large canvas costs a small lift."""
-    size = tuple(m.shape)
-    up = resize(result.detach().float().cpu(), size).clamp(-1, 1)
-    rows, cols = torch.nonzero(m.amax(dim=1) > 0)[:, 0], torch.nonzero(m.amax(dim=0) > 0)[:, 0]
-    r0, r1 = max(0, int(rows[0]) - LIFT_MARGIN), min(size[0], int(rows[-1]) + 1 + LIFT_MARGIN)
-    c0, c1 = max(0, int(cols[0]) - LIFT_MARGIN), min(size[1], int(cols[-1]) + 1 + LIFT_MARGIN)
-    box = (r1 - r0, c1 - c0)
-    small = (max(1, round(box[0] * result.shape[-2] / size[0])),
-             max(1, round(box[1] * result.shape[-1] / size[1])))
-    # the box at the model's scale, taken from the resized result so that it lines up exactly
-    crop = resize(up[..., r0:r1, c0:c1], small).clamp(-1, 1)
-    up = up.clone()
-    up[..., r0:r1, c0:c1] = patch.lift(crop, source, box, seed=seed, tracker=tracker)
-    return up
+    The paper harmonizes at the model's resolution, where a paste on a 1600 px canvas is a
+    few dozen pixels: what the model changes is its colour and shading, which survive the
+    bicubic upscale; its texture and edges are the composite's. A patch lift from the
+    composite matched the paste's own patches and pasted it back unchanged, inside a dark
+    ring (benchmarks/canvas_tasks.py: swd --pyramid 0.417, the composite 0.419); from the
+    training image it removed the object and filled it with copied blocks of the background.
+    """
+    size = tuple(composite.shape[-2:])
+    composite = composite.to(result.device, torch.float32)
+    tone = resize(result.float(), size)
+    detail = composite - resize(resize(composite, work_size), size)
+    # 1 on the region's outline, 0 a few model pixels away from it on either side
+    soft = inject_engine.gaussian_blur(region.to(detail.device), size[0] / work_size[0])
+    edge = (4 * soft * (1 - soft)).clamp(0, 1)
+    return (tone + detail * (1 - edge)).clamp(-1, 1).cpu()
 
 
 def harmonize(store: ModelStore, model_id: str, composite: np.ndarray, mask: np.ndarray, *,

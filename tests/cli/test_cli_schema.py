@@ -141,6 +141,7 @@ def test_docker_options_have_the_protocols_defaults_and_ranges(cls, attr, reques
 
 def test_docker_presets_and_limits_are_the_protocols():
     assert options.PRESETS is PRESETS and set(options.PRESET_LABELS) == set(PRESETS)
+    assert set(options.PRESET_TIMES) == set(PRESETS)
     assert options.TrainOptions().preset in PRESETS
 
 

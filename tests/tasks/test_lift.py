@@ -194,6 +194,25 @@ def test_masked_tasks_are_exact_outside_the_dilated_mask_at_full_resolution(
     assert np.array_equal(flat.image[far], image[far])
 
 
+def test_harmonize_keeps_the_pastes_own_detail_at_full_resolution(store, big_id, photo):
+    # A paste finer than the model can see (1 px stripes): the model gives its tone, the
+    # composite its detail, which the upscaled model-scale result (no lift) has lost.
+    image = photo.copy()
+    stripes = np.where(np.arange(BOX[1].stop - BOX[1].start) % 2 == 0, 0.9, 0.3)
+    image[BOX] = stripes[None, :, None] * np.array([1.0, 0.5, 0.3])
+    mask = np.zeros(SOURCE_HW, np.float32)
+    mask[BOX] = 1
+    inner = (slice(BOX[0].start + 3, BOX[0].stop - 3), slice(BOX[1].start + 3, BOX[1].stop - 3))
+
+    def stripe_contrast(result):
+        return float(np.abs(np.diff(result[inner], axis=1)).mean())
+
+    lifted = actions.harmonize(store, big_id, image, mask, seed=3, device="cpu")
+    flat = actions.harmonize(store, big_id, image, mask, seed=3, lift=False, device="cpu")
+    assert stripe_contrast(lifted) > 0.5 * stripe_contrast(image)
+    assert stripe_contrast(flat) < 0.25 * stripe_contrast(image)
+
+
 def test_paint_is_lifted_to_the_painting_size(store, big_id, composite):
     painting = composite[0]
     lifted = actions.paint(store, big_id, painting, seed=2, device="cpu")

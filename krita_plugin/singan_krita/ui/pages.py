@@ -25,7 +25,7 @@ from PyQt5.QtWidgets import (
 from singan_protocol.messages import Animate, Generate, Train, Upscale
 
 from ..availability import ACTIONS
-from ..options import PRESET_LABELS, PRESET_SIZES, PRESETS, bounds
+from ..options import PRESET_LABELS, PRESET_SIZES, PRESET_TIMES, PRESETS, bounds
 
 THUMB_PREVIEW = 160  # px, the history's preview of the result picked
 ANIMATED_LAYER_TIP = ("Off: the frames arrive as layers in a group of a new document, which is "
@@ -86,7 +86,8 @@ def train_page(panel, options) -> QWidget:
     for preset in PRESETS:
         panel.preset.addItem(PRESET_LABELS[preset], preset)
         panel.preset.setItemData(panel.preset.count() - 1,
-                                 f"{PRESET_LABELS[preset]}: trains at {PRESET_SIZES[preset]} px",
+                                 f"{PRESET_LABELS[preset]}: trains at {PRESET_SIZES[preset]} px, "
+                                 f"{PRESET_TIMES[preset]}",
                                  Qt.ToolTipRole)
     panel.preset.setCurrentIndex(PRESETS.index(options.preset))
     panel.preset.setMinimumWidth(60)  # elides rather than widening the docker
