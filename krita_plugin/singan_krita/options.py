@@ -19,8 +19,8 @@ PRESET_LABELS = {"quick": "Quick (CPU)", "default": "Default (GPU)", "paper": "P
 PRESET_SIZES = {"quick": 192, "default": 250, "paper": 250}
 # docker's own: training time measured with benchmarks/quality.py on a 2-core CPU (README,
 # "Measured figures"), one core busy with other work as Krita keeps it
-PRESET_TIMES = {"quick": "about 2 min on a 2-core CPU with Krita busy",
-                "default": "about 7 min on a 2-core CPU with Krita busy, 4 on an idle one",
+PRESET_TIMES = {"quick": "1-3 min on a 2-core CPU with Krita busy",
+                "default": "3-8 min on a 2-core CPU with Krita busy, about 4 on an idle one",
                 "paper": "hours on a CPU: for a GPU"}
 NAME_LIMIT = 60  # characters in a model name
 

@@ -119,12 +119,12 @@ PRESETS: dict[str, TrainConfig] = {
     # both save time. Measured in benchmarks/quality.py and coarsest.py; see README. (5) At
     # 250 px, its working size: at most 64 channels (ConSinGAN's width; the paper's 128-wide
     # finest scale alone took 1225 of 1933 s) and the scales of 100 px and more (warm-started
-    # from the scale below) 160 iterations of 2 D + 2 G steps. On balloons.png at 250 px,
-    # seed 0: 80 iterations took 147 s on 2 idle cores with swd 2.90 (soft fine scales,
-    # dark halos round the balloons); 160 iterations swd 1.51 in 423 s on one thread beside
-    # other work (about 230 s on 2 idle cores); the paper's settings 32 min. (fine_size 90:
-    # faster, but 2.36 and a tinted sky.) (6) A scale whose samples look collapsed trains
-    # again with other seeds, twice at most.
+    # from the scale below) 160 iterations of 2 D + 2 G steps. On balloons.png at 250 px:
+    # 80 iterations scored swd 2.03, 1.64 and 2.90 in three runs (soft fine scales, dark
+    # halos round the balloons; 147 s on 2 idle cores), 160 iterations 1.51 and 1.74 (seeds
+    # 0 and 1), sharper, in 416-465 s of one thread's CPU time; the paper's settings took
+    # 32 min. (fine_size 90: faster, but 2.36 and a tinted sky.) (6) A scale whose samples
+    # look collapsed trains again with other seeds, twice at most.
     "default": TrainConfig(preset="default", iters=300, lr=1e-3, d_norm="none",
                            rec_per_g_step=False, prev_per_d_step=False, max_nfc=64,
                            fine_size=100, fine_iters=160, fine_steps=2, collapse_retries=2),
