@@ -122,8 +122,7 @@ PRESETS: dict[str, TrainConfig] = {
     # from the scale below) 160 iterations of 2 D + 2 G steps. On balloons.png at 250 px:
     # 80 iterations scored swd 2.03, 1.64 and 2.90 in three runs (soft fine scales, dark
     # halos round the balloons; 147 s on 2 idle cores), 160 iterations 1.51 and 1.74 (seeds
-    # 0 and 1), sharper, in 416-465 s of one thread's CPU time; the paper's settings took
-    # 32 min. (fine_size 90: faster, but 2.36 and a tinted sky.) (6) A scale whose samples
+    # 0 and 1), sharper, in 253 s on 2 idle cores; the paper's settings took 32 min. (fine_size 90: faster, but 2.36 and a tinted sky.) (6) A scale whose samples
     # look collapsed trains again with other seeds, twice at most.
     "default": TrainConfig(preset="default", iters=300, lr=1e-3, d_norm="none",
                            rec_per_g_step=False, prev_per_d_step=False, max_nfc=64,
