@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import OUT, SHARED, load_quality, machine, table
+from common import OUT, SHARED, crop_around, load_quality, machine, table, tile_sheet
 from PIL import Image
 
 COLUMNS = ["photo", "method", "size", "time_s", "peak_gb", "swd", "diversity", "copy"]
@@ -123,9 +123,6 @@ def before_after(out: Path, photos: list[str], preset_name: str, sheet: Path,
     """The README's picture: per photo, the photo, an instant variation, a model's sample
     upscaled bicubically and the same sample lifted, shrunk to `tile` and then a 100% crop of
     the centre of each."""
-    from PIL import ImageDraw
-
-    w, h = tile
     columns = ["photo", "instant variation", f"{preset_name} model, bicubic",
                f"{preset_name} model, lifted"]
     rows = []
@@ -135,19 +132,8 @@ def before_after(out: Path, photos: list[str], preset_name: str, sheet: Path,
                  out / f"{name}_{preset_name}_lift_0.png"]
         images = [Image.open(f).convert("RGB") for f in files]
         rows.append([im.resize(tile, Image.LANCZOS) for im in images])
-        rows.append([im.crop((im.width // 2 - w // 2, im.height // 2 - h // 2,
-                              im.width // 2 + w // 2, im.height // 2 + h // 2))
-                     for im in images])
-    pad, label = 4, 18
-    canvas = Image.new("RGB", (4 * (w + pad) + pad, label + len(rows) * (h + pad) + pad),
-                       (30, 30, 30))
-    draw = ImageDraw.Draw(canvas)
-    for j, text in enumerate(columns):
-        draw.text((pad + j * (w + pad) + 4, 3), text, fill=(230, 230, 230))
-    for i, row in enumerate(rows):
-        for j, im in enumerate(row):
-            canvas.paste(im, (pad + j * (w + pad), label + pad + i * (h + pad)))
-    canvas.save(sheet, quality=85)
+        rows.append([crop_around(im, (im.width // 2, im.height // 2), tile) for im in images])
+    tile_sheet(rows, columns, sheet, tile)
 
 
 def main() -> None:

@@ -1,13 +1,15 @@
 """Time to quality: train each preset on balloons.png, draw 50 samples, score them.
 
     python benchmarks/quality.py --presets paper default quick --max-size 64 [--seeds 3]
-    python benchmarks/quality.py --presets default quick --max-size 250 --seeds 2 \
-        --images all --sheets docs/sheets
+    python benchmarks/quality.py --presets default --max-size 250 --seeds 2 --images all \
+        --threads 1 --sheets benchmarks/out/sheets --json table-default.json
+    python benchmarks/quality.py --report table-default.json table-quick.json
 
 --images runs every image named (paths under ../shared/images; `all` = the eight training
 images and the three canvas photos), --sheets writes one samples sheet per run there, and
-the rows go to benchmarks/out/quality-SIZE.json after every run, so a long table that is
-stopped keeps what it measured.
+the rows go to benchmarks/out/quality-SIZE.json (or --json) after every run, so a long table
+that is stopped keeps what it measured; --report prints the README's table of such files
+(a run named twice counts once, the later).
 
 With --seeds N each preset is trained N times (seeds --seed .. --seed + N - 1) and a last
 table gives the mean and spread: one run's swd varies by about +-0.3 from seed to seed.
@@ -19,6 +21,7 @@ scale (64 x 48 for --max-size 64): patch SWD (lower is better), diversity, copy 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -44,7 +47,12 @@ def main() -> None:
     parser.add_argument("--sheets", type=Path, help="a samples sheet per run in this folder")
     parser.add_argument("--json", help="file name under benchmarks/out for the rows "
                         "(default quality-SIZE.json)")
+    parser.add_argument("--report", nargs="+", metavar="JSON", help="only print the table of "
+                        "the rows saved in these files under benchmarks/out")
     args = parser.parse_args()
+    if args.report:
+        print(report([json.loads((OUT / name).read_text()) for name in args.report]))
+        return
     images = ALL_IMAGES if args.images == ["all"] else args.images or [args.image]
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -124,6 +132,24 @@ def samples_sheet(folder: Path, columns: int = 6, rows: int = 2, zoom: int = 3,
 ALL_IMAGES = ["balloons.png", "birds.png", "lightning1.png", "mountains3.png",
               "starry_night.png", "stone.png", "trees3.png", "33039_LR.png",
               "canvas/forest_path.jpg", "canvas/cups.jpg", "canvas/moss.jpg"]
+
+
+def report(saved: list[list[dict]]) -> str:
+    """One table of saved rows, by image (ALL_IMAGES' order), preset and seed."""
+    runs = {(r["image"], r["preset"], r["seed"]): r for rows in saved for r in rows}
+    order = [Path(name).stem for name in ALL_IMAGES]
+
+    def place(key):
+        image, name, seed = key
+        return (order.index(image) if image in order else len(order), image, name, seed)
+
+    rows = [{"image": r["image"], "preset (size)": f"{r['preset']} ({r['max_size']} px)",
+             "seed": r["seed"], "scales": r["scales"], "wall time (s)": round(r["total (s)"]),
+             "CPU time (s)": round(r["cpu (s)"]), "swd": f"{r['swd']:.2f}",
+             "diversity": f"{r['diversity']:.2f}", "copy": f"{r['copy']:.2f}",
+             "collapsed tries": r["retries"]}
+            for r in (runs[k] for k in sorted(runs, key=place))]
+    return table(rows, list(rows[0]))
 
 
 def summarise(rows: list[dict]) -> list[dict]:

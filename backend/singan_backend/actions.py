@@ -312,7 +312,8 @@ def inject(store: ModelStore, model_id: str, task: str, reference: np.ndarray,
         generated = [to_array(resize(g, (h, w)).clamp(-1, 1)) for g in results]
     elif task == "harmonize":
         region = torch.from_numpy(mask > 0.5).float()[None, None]
-        generated = [to_array(with_own_detail(g, lift_from, region, sizes[-1]))
+        detail = own_detail(lift_from, region, sizes[-1])  # the same for every result
+        generated = [to_array((resize(g.float().cpu(), (h, w)) + detail).clamp(-1, 1))
                      for g in results]
     else:  # edit also returns the whole unmasked picture
         generated = lifted(results, lift_from, (h, w), seed, tracker)
@@ -327,7 +328,7 @@ def injection_lift_source(store: ModelStore, model_id: str, model: SinGAN, task:
     """The patches an injection result is lifted from, or None when there is nothing to lift
     (the reference is no larger than the working size, or the model kept no source).
 
-    harmonize: the composite itself, whose own detail the result keeps (with_own_detail).
+    harmonize: the composite itself, whose own detail the result keeps (own_detail).
     edit and paint: the model's source, like a sample: the result must look like the
     training image.
     """
@@ -340,11 +341,12 @@ def injection_lift_source(store: ModelStore, model_id: str, model: SinGAN, task:
     return lift_source(store, model_id, model)
 
 
-def with_own_detail(result: torch.Tensor, composite: torch.Tensor, region: torch.Tensor,
-                    work_size: tuple[int, int]) -> torch.Tensor:
-    """A harmonized `result` (model scale) at the composite's size: the model's tone and
-    shading, plus the composite's own detail finer than the model's scale, faded out across
-    the edge of the pasted `region` (1, 1, H, W) so that its outline is not kept sharp.
+def own_detail(composite: torch.Tensor, region: torch.Tensor,
+               work_size: tuple[int, int]) -> torch.Tensor:
+    """The composite's own detail finer than the model's scale (`work_size`), faded out
+    across the edge of the pasted `region` (1, 1, H, W) so that its outline is not kept
+    sharp: added to a harmonized result upscaled to the composite's size, it gives the
+    model's tone and shading with the composite's texture.
 
     The paper harmonizes at the model's resolution, where a paste on a 1600 px canvas is a
     few dozen pixels: what the model changes is its colour and shading, which survive the
@@ -354,13 +356,12 @@ def with_own_detail(result: torch.Tensor, composite: torch.Tensor, region: torch
     training image it removed the object and filled it with copied blocks of the background.
     """
     size = tuple(composite.shape[-2:])
-    composite = composite.to(result.device, torch.float32)
-    tone = resize(result.float(), size)
+    composite = composite.float().cpu()
     detail = composite - resize(resize(composite, work_size), size)
     # 1 on the region's outline, 0 a few model pixels away from it on either side
-    soft = inject_engine.gaussian_blur(region.to(detail.device), size[0] / work_size[0])
+    soft = inject_engine.gaussian_blur(region, size[0] / work_size[0])
     edge = (4 * soft * (1 - soft)).clamp(0, 1)
-    return (tone + detail * (1 - edge)).clamp(-1, 1).cpu()
+    return detail * (1 - edge)
 
 
 def harmonize(store: ModelStore, model_id: str, composite: np.ndarray, mask: np.ndarray, *,

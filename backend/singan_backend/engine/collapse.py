@@ -35,38 +35,41 @@ CONTRAST_FACTOR = 3.0
 MAX_PIXELS = 4096  # pixels drawn from the image and from the samples for the colour test
 
 
+def _flat(images: torch.Tensor) -> torch.Tensor:
+    """Every pixel (N * H * W, 3) of (N, 3, H, W) images, as float on the CPU."""
+    return images.permute(0, 2, 3, 1).reshape(-1, 3).float().cpu()
+
+
 def _pixels(images: torch.Tensor, count: int, gen: torch.Generator) -> torch.Tensor:
     """Up to `count` random pixels (count, 3) of (N, 3, H, W) images."""
-    flat = images.permute(0, 2, 3, 1).reshape(-1, 3).float().cpu()
+    flat = _flat(images)
     if flat.shape[0] <= count:
         return flat
     return flat[torch.randperm(flat.shape[0], generator=gen)[:count]]
+
+
+def _far_share(pixels: torch.Tensor, palette: torch.Tensor, far: float) -> float:
+    """Share of `pixels` (n, 3) further than `far` from every colour of `palette` (m, 3)."""
+    nearest = torch.cdist(pixels, palette).min(dim=1).values
+    return float((nearest > far).float().mean())
 
 
 def far_colour_share(samples: torch.Tensor, real: torch.Tensor) -> float:
     """Share of the samples' pixels whose nearest colour in the real image is far."""
     gen = torch.Generator().manual_seed(0)
     palette = _pixels(real, MAX_PIXELS, gen)
-    drawn = _pixels(samples, MAX_PIXELS, gen)
-    nearest = torch.cdist(drawn, palette).min(dim=1).values
-    return float((nearest > FAR_COLOUR).float().mean())
+    return _far_share(_pixels(samples, MAX_PIXELS, gen), palette, FAR_COLOUR)
 
 
 def far_edge_share(samples: torch.Tensor, real: torch.Tensor) -> float:
     """The largest share, over the four border strips, of the samples' pixels further than
-    EDGE_FAR from every colour of the real image."""
+    EDGE_FAR from every colour of the real image (the same palette as far_colour_share's)."""
     palette = _pixels(real, MAX_PIXELS, torch.Generator().manual_seed(0))
     h, w = samples.shape[-2:]
     bh, bw = max(1, h // EDGE_STRIP), max(1, w // EDGE_STRIP)
     strips = [samples[..., :bh, :], samples[..., -bh:, :], samples[..., :, :bw],
               samples[..., :, -bw:]]
-
-    def share(strip: torch.Tensor) -> float:
-        pixels = strip.permute(0, 2, 3, 1).reshape(-1, 3).float().cpu()
-        nearest = torch.cdist(pixels, palette).min(dim=1).values
-        return float((nearest > EDGE_FAR).float().mean())
-
-    return max(share(strip) for strip in strips)
+    return max(_far_share(_flat(strip), palette, EDGE_FAR) for strip in strips)
 
 
 def local_contrast(images: torch.Tensor) -> float:
