@@ -376,7 +376,8 @@ class ModelStore:
         manifest = self._manifest(folder)
         manifest.update(noise_amps=list(model.noise_amps), trained_scales=model.num_scales,
                         train_seconds=[round(s, 3) for s in model.train_seconds],
-                        collapses=list(model.collapses))
+                        collapses=list(model.collapses),
+                        colour_calibration=list(model.colour_calibration))
         atomic_write(folder / MANIFEST, json.dumps(manifest, indent=1).encode())
 
     def update_meta(self, model_id: str, **meta) -> None:
@@ -409,6 +410,9 @@ class ModelStore:
             config = TrainConfig.from_dict(m["config"])
             pyramid = Pyramid(float(m["scale_factor"]), tuple(tuple(s) for s in m["sizes"]))
             trained, amps = int(m["trained_scales"]), [float(a) for a in m["noise_amps"]]
+            calibration = [[float(v) for v in row] for row in m.get("colour_calibration", [])]
+            if len(calibration) != trained or any(len(row) != 6 for row in calibration):
+                calibration = []  # none yet (an interrupted run), or from before it existed
         except (KeyError, TypeError, ValueError) as e:
             raise CorruptModel(f"{folder / MANIFEST} is damaged (bad field {e}); "
                                f"delete the model and train again") from None
@@ -424,7 +428,8 @@ class ModelStore:
         model = SinGAN(config, pyramid, [r.to(device) for r in reals],
                        z_rec.to(device), noise_amps=amps[:trained],
                        train_seconds=list(m.get("train_seconds", []))[:trained],
-                       collapses=[c for c in m.get("collapses", []) if c.get("scale", 0) < trained])
+                       collapses=[c for c in m.get("collapses", []) if c.get("scale", 0) < trained],
+                       colour_calibration=calibration)
         for n in range(trained):
             state = self._load_file(folder / f"scale_{n:03d}.pt")
             try:

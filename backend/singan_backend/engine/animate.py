@@ -14,7 +14,7 @@ import math
 import torch
 
 from .progress import Tracker
-from .sample import check_start_scale, noise_generator
+from .sample import calibrated, check_start_scale, noise_generator
 from .singan import SinGAN, random_noise, reconstruction_noise, run_chain
 
 ALPHA = 0.1  # pull of each step back towards Z* (the paper's alpha)
@@ -46,7 +46,8 @@ def animate(model: SinGAN, frames: int, start_scale: int, beta: float,
     out: list[torch.Tensor | None] = [None] * frames
 
     def render(state: dict[int, torch.Tensor]) -> torch.Tensor:
-        return run_chain(model, sizes, lambda k, s: state.get(k, anchor[k])).clamp(-1, 1)
+        frame = run_chain(model, sizes, lambda k, s: state.get(k, anchor[k])).clamp(-1, 1)
+        return calibrated(model, frame, start_scale)
 
     total = frames + fade
     for t in range(total):

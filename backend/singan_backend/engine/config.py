@@ -53,6 +53,9 @@ class TrainConfig:
     collapse_retries: int = 0  # > 0: a scale whose samples look collapsed next to the image
     #                            (engine/collapse.py) trains again with other seeds, this
     #                            many times at most; 0 (the paper) never checks
+    calibrate_colour: bool = False  # after the last scale, measure each start scale's colour
+    #                                 cast and contrast on a few samples and map samples back
+    #                                 onto the image's (engine/sample.py); the paper does not
 
     def at_scale(self, size: tuple[int, int]) -> TrainConfig:
         """The options one scale of output `size` (H, W) trains with."""
@@ -123,17 +126,24 @@ PRESETS: dict[str, TrainConfig] = {
     # 80 iterations scored swd 2.03, 1.64 and 2.90 in three runs (soft fine scales, dark
     # halos round the balloons; 147 s on 2 idle cores), 160 iterations 1.51 and 1.74 (seeds
     # 0 and 1), sharper, in 253 s on 2 idle cores; the paper's settings took 32 min. (fine_size 90: faster, but 2.36 and a tinted sky.) (6) A scale whose samples
-    # look collapsed trains again with other seeds, twice at most.
+    # look collapsed trains again with other seeds, twice at most. (7) Samples are mapped
+    # by a per-channel gain and offset onto the image's colour mean and spread (measured
+    # after training, engine/sample.py): short training leaves each fine scale a cast of
+    # its own (forest_path at 250 px: green 0.1 low, contrast 16-23% low), which this
+    # removes (swd of 4 samples 2.44 -> 0.99 there; 2.4-3.1 -> 0.9-2.0 on the six models of the
+    # canvas photos).
     "default": TrainConfig(preset="default", iters=300, lr=1e-3, d_norm="none",
                            rec_per_g_step=False, prev_per_d_step=False, max_nfc=64,
-                           fine_size=100, fine_iters=160, fine_steps=2, collapse_retries=2),
+                           fine_size=100, fine_iters=160, fine_steps=2, collapse_retries=2,
+                           calibrate_colour=True),
     # A usable model in about 3 minutes on a laptop CPU with Krita busy beside it (one core
     # free): default's D, lr and steps, a 192 px finest scale, every scale 32 channels wide,
-    # 150 iterations per scale, and default's fine scales. (3 D + 3 G steps beat 2 + 2 with
+    # 150 iterations per scale, default's fine scales and its colour calibration. (3 D + 3 G steps beat 2 + 2 with
     # more iterations at equal time at 64 px in benchmarks/quality.py runs.)
     "quick": TrainConfig(preset="quick", max_size=192, max_nfc=32, iters=150, lr=1e-3,
                          d_norm="none", rec_per_g_step=False, prev_per_d_step=False,
-                         fine_size=90, fine_iters=80, fine_steps=2, collapse_retries=2),
+                         fine_size=90, fine_iters=80, fine_steps=2, collapse_retries=2,
+                         calibrate_colour=True),
 }
 
 

@@ -15,7 +15,7 @@ from ..errors import BadImage
 from .progress import Tracker
 from .pyramid import resize
 from .quantize import quantize
-from .sample import check_start_scale, noise_generator, sample_sizes
+from .sample import calibrated, check_start_scale, noise_generator, sample_sizes
 from .singan import SinGAN, random_noise, run_chain
 
 MASK_RADIUS = {"harmonize": 7, "edit": 20}  # px at PAPER_SIZE: disk dilation of the mask
@@ -70,16 +70,18 @@ def inject(model: SinGAN, prev: torch.Tensor, start_scale: int, sizes: list[tupl
            n: int = 1, seed: int | None = None, tracker: Tracker | None = None
            ) -> list[torch.Tensor]:
     """n results (1, 3, H, W) at sizes[-1]: `prev` fed to G_start_scale, random noise from
-    there up; result i is drawn with seed + i."""
+    there up; result i is drawn with seed + i. With the model's colour calibration."""
     check_start_scale(model, start_scale, low=1)
     out = []
     for i in range(n):
         if tracker:
             tracker.step(0, 1, i, n, i, n, stage=f"result {i + 1}/{n}")
         gen = noise_generator(model, None if seed is None else seed + i)
-        out.append(run_chain(model, sizes, lambda k, s, gen=gen: random_noise(model, k, s, gen),
-                             first=start_scale, prev=prev,
-                             check=tracker.check if tracker else None).clamp(-1, 1))
+        result = run_chain(model, sizes, lambda k, s, gen=gen: random_noise(model, k, s, gen),
+                           first=start_scale, prev=prev, check=tracker.check if tracker else None)
+        # the chain from start_scale up adds the cast it adds to a reconstruction, which is
+        # what the calibration of start scales >= 1 measured (their noise is tiny)
+        out.append(calibrated(model, result.clamp(-1, 1), start_scale))
     if tracker:
         tracker.step(0, 1, n, n, n, n, force=True, stage="done")
     return out
@@ -105,7 +107,7 @@ def refine(model: SinGAN, start_scale: int, centres: torch.Tensor,
     generator, _, _ = train_scale(model, n, report, prev_transform=lambda x: quantize(x, centres))
     generators = list(model.generators)
     generators[n] = generator
-    return replace(model, generators=generators)
+    return replace(model, generators=generators, colour_calibration=[])  # it measured the old G
 
 
 # -- masks ---------------------------------------------------------------------------------

@@ -29,6 +29,8 @@ class SinGAN:
     train_seconds: list[float] = field(default_factory=list)  # wall time of each scale
     # scales found collapsed and trained again: {"scale", "attempt", "reason", "kept"}
     collapses: list[dict] = field(default_factory=list)
+    # per start scale: per-channel gain and offset of its samples (engine/sample.py), [] = none
+    colour_calibration: list[list[float]] = field(default_factory=list)
 
     @property
     def num_scales(self) -> int:

@@ -25,6 +25,7 @@ from .models import (
 )
 from .progress import Tracker
 from .pyramid import build_reals, plan_pyramid, resize
+from .sample import colour_calibration
 from .singan import SinGAN, random_noise, reconstruction_noise, run_chain
 
 ScaleDoneFn = Callable[[SinGAN], None]
@@ -62,6 +63,11 @@ def train(model: SinGAN, tracker: Tracker | None = None,
         start = time.perf_counter()
         cpu_policy.adapt(force=True)
         train_checked_scale(model, n, len(sizes), cost[n], work, tracker)
+        if model.complete and cfg.calibrate_colour:  # saved with the last scale, below
+            done = options[n].iters  # the scale is trained: its bar stays full
+            tracker.step(n, len(sizes), done, done, work["done"], work["total"], force=True,
+                         stage="colour calibration")
+            model.colour_calibration = colour_calibration(model, check=tracker.check)
         model.train_seconds.append(time.perf_counter() - start)
         if on_scale_done is not None:
             on_scale_done(model)

@@ -1,0 +1,126 @@
+"""The colour calibration on trained models: their samples scored without and with it.
+
+    python benchmarks/calibration.py --models MODEL_ID ... [--samples 20] [--json FILE]
+    python benchmarks/calibration.py --latest    # the newest model of each image, preset, seed
+
+Models are read from benchmarks/out/models (where quality.py trains them). A model trained
+before the calibration existed gets it here, as training computes it now
+(engine.sample.colour_calibration, which draws with fixed seeds after the last scale, so
+the calibration is the one a new training with the same seed gives). Each model draws
+--samples samples with seed 1000 as quality.py does, raw and calibrated, scored by
+../shared/tools/quality.py against the training image at the finest scale; the table gives
+the swd of both, the calibration's largest colour offset and gains, diversity and copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from common import OUT, SHARED, as_uint8, load_quality, machine, save_json, table
+from PIL import Image
+
+from singan_backend.engine.sample import colour_calibration, sample
+from singan_backend.images import save_image, to_array
+from singan_backend.store import ModelStore
+
+COLUMNS = ["image", "preset", "seed", "model", "swd raw", "swd calibrated", "cast",
+           "gains", "diversity", "copy"]
+
+
+def image_of(folder: Path) -> str | None:
+    """Which ../shared/images picture a model was trained on: its finest training image,
+    compared with each at a thumbnail's size."""
+    reals = torch.load(folder / "tensors.pt", map_location="cpu", weights_only=True)["reals"]
+    finest = np.asarray(Image.fromarray(as_uint8(to_array(reals[-1]))).resize((48, 32)),
+                        dtype=np.float32)
+    best, best_d = None, 6.0  # mean absolute difference, of 255, below which it is that image
+    for path in sorted((SHARED / "images").rglob("*")):
+        if path.suffix.lower() not in (".png", ".jpg"):
+            continue
+        other = np.asarray(Image.open(path).convert("RGB").resize((48, 32)), dtype=np.float32)
+        d = float(np.abs(other - finest).mean())
+        if d < best_d:
+            best, best_d = path.stem, d
+    return best
+
+
+def latest_models(store: ModelStore, min_size: int = 192) -> list[str]:
+    """The newest complete default or quick model of each (image, preset, seed) in the
+    store, trained at min_size px or more (the 250 px table's sizes)."""
+    newest: dict[tuple, tuple[str, str]] = {}
+    for folder in sorted(store.root.iterdir()):
+        manifest_path = folder / "manifest.json"
+        if not manifest_path.exists():
+            continue
+        m = json.loads(manifest_path.read_text())
+        if m.get("trained_scales") != len(m.get("sizes", [])) or m.get("kind") != "singan" \
+                or m["config"].get("preset") not in ("default", "quick") \
+                or m["config"]["max_size"] < min_size:
+            continue
+        image = image_of(folder)
+        if image is None:
+            continue
+        key = (image, m["config"]["preset"], m["config"]["seed"], m["config"]["max_size"])
+        if key not in newest or m["created"] > newest[key][0]:
+            newest[key] = (m["created"], folder.name)
+    return [model_id for _, model_id in sorted(newest.values())]
+
+
+def score(quality, model, folder: Path, n: int) -> dict:
+    real = folder / "real.png"
+    save_image(real, to_array(model.reals[-1]))
+    paths = []
+    for i, s in enumerate(sample(model, n=n, seed=1000)):
+        paths.append(folder / f"{i:03d}.png")
+        save_image(paths[-1], to_array(s))
+    return quality.measure(str(real), [str(p) for p in paths])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="*", default=[])
+    parser.add_argument("--latest", action="store_true",
+                        help="every image, preset and seed's newest model in the store")
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--json", default="calibration.json", help="under benchmarks/out")
+    args = parser.parse_args()
+    store = ModelStore(OUT / "models")
+    quality = load_quality()
+    model_ids = args.models + (latest_models(store) if args.latest else [])
+    rows = []
+    for model_id in model_ids:
+        model = store.load(model_id)
+        table_ = model.colour_calibration or colour_calibration(model)
+        manifest = store.manifest(model_id)
+        if not manifest.get("colour_calibration"):  # as a training of today would store it
+            manifest["colour_calibration"] = table_
+            path = store.folder(model_id) / "manifest.json"
+            path.write_text(json.dumps(manifest, indent=1))
+        folder = OUT / "calibration" / model_id
+        folder.mkdir(parents=True, exist_ok=True)
+        model.colour_calibration = []
+        raw = score(quality, model, folder, args.samples)
+        model.colour_calibration = table_
+        calibrated = score(quality, model, folder, args.samples)
+        gains, offsets = np.array(table_[0][:3]), np.array(table_[0][3:])
+        real_mean = model.reals[-1].mean((0, 2, 3)).numpy()
+        raw_mean = (real_mean - offsets) / gains  # what the calibration measured
+        cast = float(np.abs(raw_mean - real_mean).max() / 2)  # of [0, 1]
+        rows.append({"image": image_of(store.folder(model_id)) or "?",
+                     "preset": model.config.preset, "seed": model.config.seed,
+                     "model": model_id, "swd raw": raw["swd"],
+                     "swd calibrated": calibrated["swd"], "cast": round(cast, 3),
+                     "gains": " ".join(f"{g:.2f}" for g in gains),
+                     "diversity": calibrated["diversity"], "copy": calibrated["copy"]})
+        print(table(rows[-1:], COLUMNS), flush=True)
+        save_json(args.json, rows)
+    print(f"\n# colour calibration, start scale 0, {args.samples} samples a model, {machine()}")
+    print(table(rows, COLUMNS))
+
+
+if __name__ == "__main__":
+    main()
