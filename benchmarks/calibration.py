@@ -2,6 +2,7 @@
 
     python benchmarks/calibration.py --models MODEL_ID ... [--samples 20] [--json FILE]
     python benchmarks/calibration.py --latest    # the newest model of each image, preset, seed
+    python benchmarks/calibration.py --report calibration.json ...   # one table of saved rows
 
 Models are read from benchmarks/out/models (where quality.py trains them). A model trained
 before the calibration existed gets it here, as training computes it now
@@ -9,7 +10,8 @@ before the calibration existed gets it here, as training computes it now
 the calibration is the one a new training with the same seed gives). Each model draws
 --samples samples with seed 1000 as quality.py does, raw and calibrated, scored by
 ../shared/tools/quality.py against the training image at the finest scale; the table gives
-the swd of both, the calibration's largest colour offset and gains, diversity and copy.
+the swd and copy of both, the calibration's largest colour cast (of [0, 1]) and gains at
+start scale 0, and the calibrated samples' diversity.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ import numpy as np
 import torch
 from common import OUT, SHARED, as_uint8, load_quality, machine, save_json, table
 from PIL import Image
+from quality import ALL_IMAGES
 
 from singan_backend.engine.sample import colour_calibration, sample
 from singan_backend.images import save_image, to_array
 from singan_backend.store import ModelStore
 
 COLUMNS = ["image", "preset", "seed", "model", "swd raw", "swd calibrated", "cast",
-           "gains", "diversity", "copy"]
+           "gains", "diversity", "copy raw", "copy calibrated"]
 
 
 def image_of(folder: Path) -> str | None:
@@ -80,6 +83,16 @@ def score(quality, model, folder: Path, n: int) -> dict:
     return quality.measure(str(real), [str(p) for p in paths])
 
 
+def report(saved: list[list[dict]]) -> str:
+    """One table of saved rows, in the order of quality.py's images, then preset and seed."""
+    order = [Path(name).stem for name in ALL_IMAGES]
+    runs = {r["model"]: {"copy raw": "", "copy calibrated": r.get("copy", ""), **r}
+            for rows in saved for r in rows}  # a model run twice: the later
+    rows = sorted(runs.values(), key=lambda r: (
+        order.index(r["image"]) if r["image"] in order else len(order), r["preset"], r["seed"]))
+    return table(rows, COLUMNS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="*", default=[])
@@ -87,7 +100,12 @@ def main() -> None:
                         help="every image, preset and seed's newest model in the store")
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--json", default="calibration.json", help="under benchmarks/out")
+    parser.add_argument("--report", nargs="+", metavar="JSON",
+                        help="only print the table of the rows saved in these files")
     args = parser.parse_args()
+    if args.report:
+        print(report([json.loads((OUT / name).read_text()) for name in args.report]))
+        return
     store = ModelStore(OUT / "models")
     quality = load_quality()
     model_ids = args.models + (latest_models(store) if args.latest else [])
@@ -115,7 +133,8 @@ def main() -> None:
                      "model": model_id, "swd raw": raw["swd"],
                      "swd calibrated": calibrated["swd"], "cast": round(cast, 3),
                      "gains": " ".join(f"{g:.2f}" for g in gains),
-                     "diversity": calibrated["diversity"], "copy": calibrated["copy"]})
+                     "diversity": calibrated["diversity"], "copy raw": raw["copy"],
+                     "copy calibrated": calibrated["copy"]})
         print(table(rows[-1:], COLUMNS), flush=True)
         save_json(args.json, rows)
     print(f"\n# colour calibration, start scale 0, {args.samples} samples a model, {machine()}")
