@@ -129,17 +129,18 @@ PRESETS: dict[str, TrainConfig] = {
     # look collapsed trains again with other seeds, twice at most. (7) Samples are mapped
     # by a per-channel gain and offset onto the image's colour mean and spread (measured
     # after training, engine/sample.py): short training leaves each fine scale a cast of
-    # its own (forest_path at 250 px: green 0.1 low, contrast 16-23% low), which this
-    # removes (swd of 4 samples 2.44 -> 0.99 there; 2.4-3.1 -> 0.9-2.0 on the six models of the
-    # canvas photos).
+    # its own (forest_path at 250 px: green 0.1 low, contrast 16-23% low). Over the 16
+    # default runs of the README's 250 px table the mean swd fell from 2.75 to 1.85
+    # (benchmarks/calibration.py; forest_path 2.35 -> 0.95).
     "default": TrainConfig(preset="default", iters=300, lr=1e-3, d_norm="none",
                            rec_per_g_step=False, prev_per_d_step=False, max_nfc=64,
                            fine_size=100, fine_iters=160, fine_steps=2, collapse_retries=2,
                            calibrate_colour=True),
     # A usable model in about 3 minutes on a laptop CPU with Krita busy beside it (one core
     # free): default's D, lr and steps, a 192 px finest scale, every scale 32 channels wide,
-    # 150 iterations per scale, default's fine scales and its colour calibration. (3 D + 3 G steps beat 2 + 2 with
-    # more iterations at equal time at 64 px in benchmarks/quality.py runs.)
+    # 150 iterations per scale, default's fine scales and its colour calibration (22 runs:
+    # mean swd 2.55 -> 2.24). (3 D + 3 G steps beat 2 + 2 with more iterations at equal
+    # time at 64 px in benchmarks/quality.py runs.)
     "quick": TrainConfig(preset="quick", max_size=192, max_nfc=32, iters=150, lr=1e-3,
                          d_norm="none", rec_per_g_step=False, prev_per_d_step=False,
                          fine_size=90, fine_iters=80, fine_steps=2, collapse_retries=2,
