@@ -1,6 +1,6 @@
 """The README's screenshots of the docker, made in real Krita under Xvfb.
 
-    python benchmarks/krita_screenshots.py [--photo forest_path] [--max-size 96] [--iters 150]
+    python benchmarks/krita_screenshots.py [--photo forest_path] [--max-size 192] [--iters 150]
         [--work /tmp/singan-screenshots] [--no-copy]
 
 Opens a 1600 x 1000 photo of ../shared/images/canvas/ in Krita with the plugin installed by
@@ -30,7 +30,8 @@ SHOTS = ("krita-docker.png", "krita-docker-canvas.png", "krita-docker-training.p
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photo", default="forest_path", help="a photo of %(default)s's folder")
-    parser.add_argument("--max-size", type=int, default=96, help="training size, px")
+    parser.add_argument("--max-size", type=int, default=192,
+                        help="training size, px (the docker's default)")
     parser.add_argument("--iters", type=int, default=150, help="training steps per scale")
     parser.add_argument("--work", type=Path, default=Path("/tmp/singan-screenshots"))
     parser.add_argument("--no-copy", action="store_true", help="leave docs/ as it is")
