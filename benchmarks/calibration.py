@@ -11,13 +11,16 @@ the calibration is the one a new training with the same seed gives). Each model 
 --samples samples with seed 1000 as quality.py does, raw and calibrated, scored by
 ../shared/tools/quality.py against the training image at the finest scale; the table gives
 the swd and copy of both, the calibration's largest colour cast (of [0, 1]) and gains at
-start scale 0, and the calibrated samples' diversity.
+start scale 0, the calibrated samples' diversity and the seconds the calibration takes
+(computed again for every model, and checked equal to the one it has stored).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,32 +31,40 @@ from quality import ALL_IMAGES
 
 from singan_backend.engine.sample import colour_calibration, sample
 from singan_backend.images import save_image, to_array
-from singan_backend.store import ModelStore
+from singan_backend.store import ModelStore, atomic_write
 
 COLUMNS = ["image", "preset", "seed", "model", "swd raw", "swd calibrated", "cast",
-           "gains", "diversity", "copy raw", "copy calibrated"]
+           "gains", "diversity", "copy raw", "copy calibrated", "calibration (s)"]
+
+
+THUMB = (48, 32)  # px: the size models' training images and the examples are compared at
+
+
+@functools.cache
+def _example_thumbnails() -> dict[str, np.ndarray]:
+    """Every picture of ../shared/images at THUMB, read once."""
+    return {path.stem: np.asarray(Image.open(path).convert("RGB").resize(THUMB), np.float32)
+            for path in sorted((SHARED / "images").rglob("*"))
+            if path.suffix.lower() in (".png", ".jpg")}
 
 
 def image_of(folder: Path) -> str | None:
     """Which ../shared/images picture a model was trained on: its finest training image,
     compared with each at a thumbnail's size."""
     reals = torch.load(folder / "tensors.pt", map_location="cpu", weights_only=True)["reals"]
-    finest = np.asarray(Image.fromarray(as_uint8(to_array(reals[-1]))).resize((48, 32)),
+    finest = np.asarray(Image.fromarray(as_uint8(to_array(reals[-1]))).resize(THUMB),
                         dtype=np.float32)
     best, best_d = None, 6.0  # mean absolute difference, of 255, below which it is that image
-    for path in sorted((SHARED / "images").rglob("*")):
-        if path.suffix.lower() not in (".png", ".jpg"):
-            continue
-        other = np.asarray(Image.open(path).convert("RGB").resize((48, 32)), dtype=np.float32)
+    for name, other in _example_thumbnails().items():
         d = float(np.abs(other - finest).mean())
         if d < best_d:
-            best, best_d = path.stem, d
+            best, best_d = name, d
     return best
 
 
-def latest_models(store: ModelStore, min_size: int = 192) -> list[str]:
-    """The newest complete default or quick model of each (image, preset, seed) in the
-    store, trained at min_size px or more (the 250 px table's sizes)."""
+def latest_models(store: ModelStore, min_size: int = 192) -> dict[str, str]:
+    """{model id: image} of the newest complete default or quick model of each (image,
+    preset, seed) in the store, trained at min_size px or more (the 250 px table's sizes)."""
     newest: dict[tuple, tuple[str, str]] = {}
     for folder in sorted(store.root.iterdir()):
         manifest_path = folder / "manifest.json"
@@ -70,7 +81,8 @@ def latest_models(store: ModelStore, min_size: int = 192) -> list[str]:
         key = (image, m["config"]["preset"], m["config"]["seed"], m["config"]["max_size"])
         if key not in newest or m["created"] > newest[key][0]:
             newest[key] = (m["created"], folder.name)
-    return [model_id for _, model_id in sorted(newest.values())]
+    return {model_id: key[0] for key, (_, model_id) in sorted(newest.items(),
+                                                              key=lambda kv: kv[1])}
 
 
 def score(quality, model, folder: Path, n: int) -> dict:
@@ -86,7 +98,8 @@ def score(quality, model, folder: Path, n: int) -> dict:
 def report(saved: list[list[dict]]) -> str:
     """One table of saved rows, in the order of quality.py's images, then preset and seed."""
     order = [Path(name).stem for name in ALL_IMAGES]
-    runs = {r["model"]: {"copy raw": "", "copy calibrated": r.get("copy", ""), **r}
+    runs = {r["model"]: {"copy raw": "", "copy calibrated": r.get("copy", ""),
+                         "calibration (s)": "", **r}
             for rows in saved for r in rows}  # a model run twice: the later
     rows = sorted(runs.values(), key=lambda r: (
         order.index(r["image"]) if r["image"] in order else len(order), r["preset"], r["seed"]))
@@ -108,16 +121,22 @@ def main() -> None:
         return
     store = ModelStore(OUT / "models")
     quality = load_quality()
-    model_ids = args.models + (latest_models(store) if args.latest else [])
+    images = {model_id: None for model_id in args.models}
+    if args.latest:
+        images.update(latest_models(store))
     rows = []
-    for model_id in model_ids:
+    for model_id, image in images.items():
         model = store.load(model_id)
-        table_ = model.colour_calibration or colour_calibration(model)
+        start = time.perf_counter()
+        table_ = colour_calibration(model)  # timed; a stored one must be the same
+        seconds = time.perf_counter() - start
+        if model.colour_calibration and model.colour_calibration != table_:
+            raise SystemExit(f"{model_id}: its stored calibration is not the one computed now")
         manifest = store.manifest(model_id)
         if not manifest.get("colour_calibration"):  # as a training of today would store it
             manifest["colour_calibration"] = table_
-            path = store.folder(model_id) / "manifest.json"
-            path.write_text(json.dumps(manifest, indent=1))
+            atomic_write(store.folder(model_id) / "manifest.json",
+                         json.dumps(manifest, indent=1).encode())
         folder = OUT / "calibration" / model_id
         folder.mkdir(parents=True, exist_ok=True)
         model.colour_calibration = []
@@ -128,13 +147,14 @@ def main() -> None:
         real_mean = model.reals[-1].mean((0, 2, 3)).numpy()
         raw_mean = (real_mean - offsets) / gains  # what the calibration measured
         cast = float(np.abs(raw_mean - real_mean).max() / 2)  # of [0, 1]
-        rows.append({"image": image_of(store.folder(model_id)) or "?",
+        rows.append({"image": image or image_of(store.folder(model_id)) or "?",
                      "preset": model.config.preset, "seed": model.config.seed,
                      "model": model_id, "swd raw": raw["swd"],
                      "swd calibrated": calibrated["swd"], "cast": round(cast, 3),
                      "gains": " ".join(f"{g:.2f}" for g in gains),
                      "diversity": calibrated["diversity"], "copy raw": raw["copy"],
-                     "copy calibrated": calibrated["copy"]})
+                     "copy calibrated": calibrated["copy"],
+                     "calibration (s)": round(seconds, 1)})
         print(table(rows[-1:], COLUMNS), flush=True)
         save_json(args.json, rows)
     print(f"\n# colour calibration, start scale 0, {args.samples} samples a model, {machine()}")
