@@ -10,8 +10,9 @@ before the calibration existed gets it here, as training computes it now
 the calibration is the one a new training with the same seed gives). Each model draws
 --samples samples with seed 1000 as quality.py does, raw and calibrated, scored by
 ../shared/tools/quality.py against the training image at the finest scale; the table gives
-the swd and copy of both, the calibration's largest colour cast (of [0, 1]) and gains at
-start scale 0, the calibrated samples' diversity and the seconds the calibration takes
+the swd and copy of both, the calibration's largest colour cast (of [0, 1]), how much the
+cast varies between its draws (the largest channel's spread of their mean colours) and its
+gains at start scale 0, the calibrated samples' diversity and the seconds the calibration takes
 (computed again for every model, and checked equal to the one it has stored).
 """
 
@@ -29,12 +30,18 @@ from common import OUT, SHARED, as_uint8, load_quality, machine, save_json, tabl
 from PIL import Image
 from quality import ALL_IMAGES
 
-from singan_backend.engine.sample import colour_calibration, sample
+from singan_backend.engine.sample import (
+    CALIBRATION_SAMPLES,
+    _draw,
+    colour_calibration,
+    sample,
+    sample_sizes,
+)
 from singan_backend.images import save_image, to_array
 from singan_backend.store import ModelStore, atomic_write
 
 COLUMNS = ["image", "preset", "seed", "model", "swd raw", "swd calibrated", "cast",
-           "gains", "diversity", "copy raw", "copy calibrated", "calibration (s)"]
+           "cast spread", "gains", "diversity", "copy raw", "copy calibrated", "calibration (s)"]
 
 
 THUMB = (48, 32)  # px: the size models' training images and the examples are compared at
@@ -99,7 +106,7 @@ def report(saved: list[list[dict]]) -> str:
     """One table of saved rows, in the order of quality.py's images, then preset and seed."""
     order = [Path(name).stem for name in ALL_IMAGES]
     runs = {r["model"]: {"copy raw": "", "copy calibrated": r.get("copy", ""),
-                         "calibration (s)": "", **r}
+                         "calibration (s)": "", "cast spread": "", **r}
             for rows in saved for r in rows}  # a model run twice: the later
     rows = sorted(runs.values(), key=lambda r: (
         order.index(r["image"]) if r["image"] in order else len(order), r["preset"], r["seed"]))
@@ -147,10 +154,17 @@ def main() -> None:
         real_mean = model.reals[-1].mean((0, 2, 3)).numpy()
         raw_mean = (real_mean - offsets) / gains  # what the calibration measured
         cast = float(np.abs(raw_mean - real_mean).max() / 2)  # of [0, 1]
+        # how much that cast varies from sample to sample: the spread of the calibration's
+        # own draws' mean colours (start scale 0), of [0, 1]
+        with torch.inference_mode():
+            means = torch.stack([_draw(model, sample_sizes(model), 0, i).mean((0, 2, 3))
+                                 for i in range(CALIBRATION_SAMPLES)])
+        spread = float(means.std(0).max() / 2)
         rows.append({"image": image or image_of(store.folder(model_id)) or "?",
                      "preset": model.config.preset, "seed": model.config.seed,
                      "model": model_id, "swd raw": raw["swd"],
                      "swd calibrated": calibrated["swd"], "cast": round(cast, 3),
+                     "cast spread": round(spread, 3),
                      "gains": " ".join(f"{g:.2f}" for g in gains),
                      "diversity": calibrated["diversity"], "copy raw": raw["copy"],
                      "copy calibrated": calibrated["copy"],

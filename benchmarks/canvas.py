@@ -1,7 +1,8 @@
 """Results at the canvas's size: instant variations, lifted samples, the bicubic baseline.
 
     python benchmarks/canvas.py [--photos forest_path cups moss] [--n 2] [--presets quick]
-        [--iters 150] [--models forest_path=MODEL_ID ...] [--big] [--out DIR] [--threads 1]
+        [--iters 150] [--models forest_path=MODEL_ID ...] [--big] [--levels] [--out DIR]
+        [--threads 1]
 
 For each photo of ../shared/images/canvas/ (1600 x 1000): (a) `instant` variations at
 --width x --height, (b) samples of a model (trained here with each of --presets, or the
@@ -26,7 +27,8 @@ import torch
 from common import OUT, SHARED, crop_around, load_quality, machine, table, tile_sheet
 from PIL import Image
 
-COLUMNS = ["photo", "method", "size", "time_s", "peak_gb", "swd", "diversity", "copy"]
+COLUMNS = ["photo", "method", "size", "time_s", "peak_gb", "swd", "diversity", "copy",
+           "swd per level"]
 
 
 def _peak_gb() -> float:
@@ -102,14 +104,20 @@ def _shrunk(path: Path, side: int = 250) -> np.ndarray:
     return np.asarray(image.resize(size, Image.LANCZOS), dtype=np.float32) / 255.0
 
 
-def _score(quality, photo: Path, results: list[Path]) -> dict:
+def _score(quality, photo: Path, results: list[Path], levels: bool = False) -> dict:
     measured = quality.measure(str(photo), [str(p) for p in results], pyramid=True)
     small_real = _shrunk(photo)
     small = [_shrunk(p) for p in results]
     small = [s for s in small if s.shape == small_real.shape]
     div = quality.diversity(small_real, small)
-    return {"swd": measured["swd"], "copy": measured["copy"],
-            "diversity": "" if div is None else round(div, 3)}
+    scores = {"swd": measured["swd"], "copy": measured["copy"],
+              "diversity": "" if div is None else round(div, 3)}
+    if levels:  # the pyramid swd level by level (full size first), mean of the results
+        real = quality.load(str(photo))
+        per = [[quality.swd(real, quality.load(str(p)), (scale,))
+                for scale in quality.pyramid_scales(real)] for p in results]
+        scores["swd per level"] = " ".join(f"{v:.2f}" for v in np.mean(per, axis=0))
+    return scores
 
 
 def _row(photo: Path, method: str, size, jobs: list[dict], scores: dict) -> dict:
@@ -149,6 +157,8 @@ def main() -> None:
                         help="PHOTO=MODEL_ID: lift this trained model's samples instead")
     parser.add_argument("--no-instant", action="store_true")
     parser.add_argument("--big", action="store_true", help="also one 4096 x 2560 instant")
+    parser.add_argument("--levels", action="store_true",
+                        help="also the swd of each pyramid level (slower scoring)")
     parser.add_argument("--out", type=Path, default=OUT / "canvas")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per job (1 is faster on a CPU others are using)")
@@ -174,7 +184,8 @@ def main() -> None:
             paths = [args.out / f"{name}_instant_{i}.png" for i in range(args.n)]
             jobs = [_run(ctx, _instant_job, str(photo), size, i, str(p))
                     for i, p in enumerate(paths)]
-            rows.append(_row(photo, "instant", size, jobs, _score(quality, photo, paths)))
+            rows.append(_row(photo, "instant", size, jobs,
+                             _score(quality, photo, paths, args.levels)))
             print(table(rows[-1:], COLUMNS), flush=True)
         models = [(p, None) for p in args.presets] + ([("given", given[name])]
                                                       if name in given else [])
@@ -185,14 +196,14 @@ def main() -> None:
             jobs = [_run(ctx, _lift_job, str(photo), s, size, i, str(p))
                     for i, (s, p) in enumerate(zip(samples, lifted))]
             rows.append(_row(photo, f"{preset_name} lift", size, jobs,
-                             _score(quality, photo, lifted)))
+                             _score(quality, photo, lifted, args.levels)))
             bicubic = [args.out / f"{name}_{preset_name}_bicubic_{i}.png"
                        for i in range(args.n)]
             for s, p in zip(samples, bicubic):
                 Image.open(s).convert("RGB").resize((args.width, args.height),
                                                     Image.BICUBIC).save(p)
             rows.append(_row(photo, f"{preset_name} bicubic", size, [],
-                             _score(quality, photo, bicubic)))
+                             _score(quality, photo, bicubic, args.levels)))
             print(table(rows[-2:], COLUMNS), flush=True)
         if args.big:
             big = (2560, 4096)
