@@ -129,7 +129,7 @@ PRESETS: dict[str, TrainConfig] = {
     # look collapsed trains again with other seeds, twice at most. (7) Samples are mapped
     # by a per-channel gain and offset onto the image's colour mean and spread (measured
     # after training, engine/sample.py): short training leaves each fine scale a cast of
-    # its own (forest_path at 250 px: green 0.1 low, contrast 16-23% low). Over the 16
+    # its own (forest_path at 250 px: green 0.045 low of [0, 1], gains 1.17-1.28). Over the 16
     # default runs of the README's 250 px table the mean swd fell from 2.75 to 1.85
     # (benchmarks/calibration.py; forest_path 2.35 -> 0.95).
     "default": TrainConfig(preset="default", iters=300, lr=1e-3, d_norm="none",
