@@ -9,7 +9,8 @@ For each photo of ../shared/images/canvas/ (1600 x 1000): (a) `instant` variatio
 --models given) lifted to that size by `lift`, (c) the same samples upscaled bicubically,
 today's behaviour. Each job runs in a fresh process, so the peak memory is its own (it
 includes torch itself, about 0.3 GB). Scores from ../shared/tools/quality.py: swd with
---pyramid, diversity of the results shrunk to 250 px against the source at 250 px, copy.
+--pyramid, diversity of the results shrunk to 250 px against the source at 250 px, copy
+(of the results before their tone curve, PatchConfig.match_tone, kept as *_untoned.png).
 --big adds one instant result at 4096 x 2560. The result PNGs go to --out.
 """
 
@@ -48,13 +49,33 @@ def _save(path: Path, tensor: torch.Tensor) -> None:
     save_image(path, to_array(tensor))
 
 
+def _raw_path(path: str) -> Path:
+    """Where a job keeps its result before the tone curve (PatchConfig.match_tone)."""
+    return Path(path).with_name(Path(path).stem + "_untoned.png")
+
+
+def _toned(result: torch.Tensor, source: torch.Tensor, path: str) -> tuple[torch.Tensor, float]:
+    """The result with the tone curve, as the engine gives it, and the curve's seconds. The
+    result before the curve is kept for the copy figure: a curve moves each value a little,
+    so a copied region would no longer count as one (quality.py's copy asks for a mean
+    difference under 2/255)."""
+    from singan_backend.engine import patch
+    _save(_raw_path(path), result)
+    start = time.perf_counter()
+    result = patch.match_histogram(result, source)
+    return result, time.perf_counter() - start
+
+
 def _instant_job(photo: str, size: tuple[int, int], seed: int, path: str) -> dict:
     from singan_backend.engine import patch
     from singan_backend.images import load_image, to_tensor
     source = to_tensor(load_image(photo))
+    untoned = patch.PatchConfig(match_tone=False)
     start = time.perf_counter()
-    result = patch.instant(source, size, seed=seed)
+    result = patch.instant(source, size, seed=seed, config=untoned)
     seconds = time.perf_counter() - start
+    result, tone_s = _toned(result, source, path)
+    seconds += tone_s
     _save(Path(path), result)
     return {"time_s": seconds, "peak_gb": _peak_gb()}
 
@@ -65,9 +86,12 @@ def _lift_job(photo: str, sample_path: str, size: tuple[int, int], seed: int,
     from singan_backend.images import load_image, to_tensor
     source = to_tensor(load_image(photo))
     sample = to_tensor(load_image(sample_path))
+    untoned = patch.PatchConfig(match_tone=False)
     start = time.perf_counter()
-    result = patch.lift(sample, source, size, seed=seed)
+    result = patch.lift(sample, source, size, seed=seed, config=untoned)
     seconds = time.perf_counter() - start
+    result, tone_s = _toned(result, source, path)
+    seconds += tone_s
     _save(Path(path), result)
     return {"time_s": seconds, "peak_gb": _peak_gb()}
 
@@ -110,7 +134,13 @@ def _score(quality, photo: Path, results: list[Path], levels: bool = False) -> d
     small = [_shrunk(p) for p in results]
     small = [s for s in small if s.shape == small_real.shape]
     div = quality.diversity(small_real, small)
-    scores = {"swd": measured["swd"], "copy": measured["copy"],
+    copy = measured["copy"]
+    raws = [_raw_path(str(p)) for p in results]
+    if all(r.exists() for r in raws):  # copy before the tone curve: see _toned
+        real = quality.load(str(photo))
+        copy = round(float(np.mean([quality.copy_fraction(real, quality.load(str(r)))
+                                    for r in raws])), 3)
+    scores = {"swd": measured["swd"], "copy": copy,
               "diversity": "" if div is None else round(div, 3)}
     if levels:  # the pyramid swd level by level (full size first), mean of the results
         real = quality.load(str(photo))
@@ -131,8 +161,8 @@ def before_after(out: Path, photos: list[str], preset_name: str, sheet: Path,
     """The README's picture: per photo, the photo, an instant variation, a model's sample
     upscaled bicubically and the same sample lifted, shrunk to `tile` and then a 100% crop of
     the centre of each."""
-    columns = ["photo", "instant variation", f"{preset_name} model, bicubic",
-               f"{preset_name} model, lifted"]
+    model = "model" if preset_name == "given" else f"{preset_name} model"  # given: --models
+    columns = ["photo", "instant variation", f"{model}, bicubic", f"{model}, lifted"]
     rows = []
     for name in photos:
         files = [SHARED / "images" / "canvas" / f"{name}.jpg", out / f"{name}_instant_0.png",
@@ -165,7 +195,8 @@ def main() -> None:
     parser.add_argument("--sheet", type=Path, default=None,
                         help="write the before/after picture (needs instant and a preset)")
     parser.add_argument("--sheet-only", action="store_true",
-                        help="only make --sheet from the images already in --out")
+                        help="only make --sheet from the images already in --out "
+                        "(--presets given: the lifts of the --models)")
     args = parser.parse_args()
     if args.sheet_only:
         before_after(args.out, args.photos, args.presets[0], args.sheet)

@@ -184,10 +184,13 @@ def model_scale(size: tuple[int, int], source: torch.Tensor, model: SinGAN) -> t
 
 
 def lifted(results: list[torch.Tensor], source: torch.Tensor, size: tuple[int, int],
-           seed: int, tracker: Tracker) -> list[np.ndarray]:
+           seed: int, tracker: Tracker, match_tone: bool = True) -> list[np.ndarray]:
     """Each model-scale result lifted to `size` from `source`'s patches; result i uses
-    seed + i, as its noise did."""
-    return [to_array(patch.lift(r, source, size, seed=seed + i, tracker=tracker))
+    seed + i, as its noise did. `match_tone` (PatchConfig.match_tone): samples spread their
+    colours as the source does; an injection result keeps its input's."""
+    config = patch.PatchConfig(match_tone=match_tone)
+    return [to_array(patch.lift(r, source, size, seed=seed + i, tracker=tracker,
+                                config=config))
             for i, r in enumerate(results)]
 
 
@@ -302,7 +305,8 @@ def inject(store: ModelStore, model_id: str, task: str, reference: np.ndarray,
         seed = secrets.randbelow(2**31)  # the lift of result i uses seed + i as its noise does
     results = inject_engine.inject(model, prev, start_scale, sizes, n, seed, tracker)
     if mask is None:
-        generated = (lifted(results, lift_from, (h, w), seed, tracker) if lift_from is not None
+        generated = (lifted(results, lift_from, (h, w), seed, tracker, match_tone=False)
+                     if lift_from is not None
                      else [to_array(resize(g, (h, w)).clamp(-1, 1)) for g in results])
         return [Injected(g, g, start_scale) for g in generated]
     radius, sigma = inject_engine.mask_params(task, sizes[-1])
@@ -316,7 +320,7 @@ def inject(store: ModelStore, model_id: str, task: str, reference: np.ndarray,
         generated = [to_array((resize(g.float().cpu(), (h, w)) + detail).clamp(-1, 1))
                      for g in results]
     else:  # edit also returns the whole unmasked picture
-        generated = lifted(results, lift_from, (h, w), seed, tracker)
+        generated = lifted(results, lift_from, (h, w), seed, tracker, match_tone=False)
     base = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
     return [Injected(inject_engine.blend(base, torch.from_numpy(g), m).numpy(), g, start_scale)
             for g in generated]

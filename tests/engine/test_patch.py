@@ -21,6 +21,12 @@ def _blurred_small(source: torch.Tensor, size=(30, 50)) -> torch.Tensor:
     return patch._resize(source, size)
 
 
+def _w1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The distance between the value distributions of two channels (1-D Wasserstein)."""
+    ranks = torch.linspace(0, 1, a.numel())
+    return (a.flatten().sort().values - torch.quantile(b.flatten(), ranks)).abs().mean()
+
+
 @pytest.fixture(scope="module")
 def instants(source) -> list[torch.Tensor]:
     """Two instant results at the source's size, seeds 0 and 1 (each run costs seconds)."""
@@ -91,15 +97,49 @@ def test_lift_beats_bicubic_on_a_blurred_downscale(source, lifted):
 
 
 def test_lift_keeps_the_samples_tone(source):
-    # A sample redder than the source (as a model's sample may be): the source's patches
-    # bring detail, but the lift must keep the sample's colour, not fall back to the source's.
+    # A sample redder than the source: the source's patches bring detail, but keep_low keeps
+    # the sample's colour rather than falling back to the source's (before the tone curve).
     image = _blurred_small(source).clone()
     image[:, 0] = (image[:, 0] + 0.4).clamp(-1, 1)
-    out = patch.lift(image, source, (120, 200), seed=0)
+    out = patch.lift(image, source, (120, 200), seed=0,
+                     config=patch.PatchConfig(match_tone=False))
     assert (out.mean((2, 3)) - image.mean((2, 3))).abs().max() < 0.05
     plain = patch.lift(image, source, (120, 200), seed=0,
-                       config=patch.PatchConfig(keep_low=0.0))
+                       config=patch.PatchConfig(keep_low=0.0, match_tone=False))
     assert (plain.mean((2, 3)) - image.mean((2, 3))).abs().max() > 0.1
+
+
+def test_lift_spreads_colours_as_the_source_in_the_samples_layout(source):
+    # The same redder sample, mirrored so that its layout is not the source's: the tone
+    # curve gives each channel the source's spread of values, and leaves where things are
+    # (the result's coarse picture) the sample's.
+    image = _blurred_small(source).flip(-1).clone()
+    image[:, 0] = (image[:, 0] + 0.4).clamp(-1, 1)
+    out = patch.lift(image, source, (120, 200), seed=0)
+    for c in range(3):
+        assert _w1(out[0, c], source[0, c]) < 0.005
+    def layout(image):  # where it is light and dark, in an 8 x 12 grey picture
+        return patch._resize(image, (8, 12)).mean(1).flatten()
+
+    def likeness(a, b):
+        return torch.corrcoef(torch.stack([layout(a), layout(b)]))[0, 1]
+
+    assert likeness(out, image) > 0.9
+    assert likeness(out, image) > likeness(out, source) + 0.05
+
+
+def test_match_histogram_gives_the_reference_values_in_the_images_order(source):
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand((1, 3, 50, 70), generator=g) * 0.5 - 0.7
+    out = patch.match_histogram(image, source)
+
+    for c in range(3):
+        assert _w1(image[0, c], source[0, c]) > 0.3
+        assert _w1(out[0, c], source[0, c]) < 0.005
+        order = torch.argsort(image[0, c].flatten())
+        assert (out[0, c].flatten()[order].diff() >= 0).all()  # a monotone curve
+    assert torch.equal(patch.match_histogram(source, source), source)
+    assert torch.equal(patch.match_histogram(image, source, band=333), out)  # bands alike
 
 
 def test_lift_rebuilds_a_soft_sample_from_below_its_scale(source):
@@ -130,8 +170,11 @@ def test_instant_gives_new_pictures(source, instants):
 
 
 def test_instant_uses_the_source_colours(source, instants):
-    for out in instants:
-        assert (out.mean((2, 3)) - source.mean((2, 3))).abs().max() < 0.15
+    for out in instants:  # spread as the source's, by the tone curve (PatchConfig.match_tone)
+        assert max(_w1(out[0, c], source[0, c]) for c in range(3)) < 0.005
+    raw = patch.instant(source, (120, 200), seed=0, config=patch.PatchConfig(match_tone=False))
+    assert (raw.mean((2, 3)) - source.mean((2, 3))).abs().max() < 0.15
+    assert torch.equal(patch.match_histogram(raw, source), instants[0])
 
 
 def test_cancel_raises_cancelled(source):

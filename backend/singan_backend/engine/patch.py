@@ -65,6 +65,14 @@ class PatchConfig:
     # (1.77), forest (default) 2.30 -> 2.19 (2.53); 5 levels scored as 3; copy stays low
     # (0.03 and 0.00 on moss). With keep_low 0 it copies the photo (copy 0.97 on moss).
     lift_below: int = 3
+    # The result's tone curve of each channel matched to the source's (histogram matching),
+    # so that its colours spread as the photo's do: averaging the overlapping patches of the
+    # fold narrows that spread, and a model's sample brings its own. At full size 7 x 7
+    # patches are nearly flat, their colours all they hold, and that level was the worst of
+    # the swd pyramid for lifts and instant results alike; the curve moves where things are
+    # (layout, seams, merged objects) not at all. Off for injection results (actions.lifted):
+    # a painting's or an edit's colours need not spread as the photo's.
+    match_tone: bool = True
 
 
 # --- pyramid ---------------------------------------------------------------------------------
@@ -363,6 +371,44 @@ def _fold_weights(nnf: torch.Tensor, query: torch.Tensor, keys: torch.Tensor,
     return torch.exp(-sharpness * (scaled - scaled.min()))
 
 
+# --- tone -------------------------------------------------------------------------------------
+
+def _cdf(values: torch.Tensor, bins: int) -> torch.Tensor:
+    """The cumulative histogram of values in [-1, 1] at the bins + 1 bin edges, 0 to 1."""
+    counts = torch.histc(values, bins, -1.0, 1.0).double()
+    return torch.cat([counts.new_zeros(1), counts.cumsum(0)]) / counts.sum().clamp_min(1)
+
+
+def match_histogram(image: torch.Tensor, reference: torch.Tensor, bins: int = 4096,
+                    band: int = 2**20) -> torch.Tensor:
+    """`image` (1, 3, H, W) in [-1, 1] with each channel's histogram made `reference`'s.
+
+    Each value goes to the reference value of the same rank: the image's cumulative
+    histogram, then the reference's inverted, both over `bins` bins and linear within a
+    bin. A monotone curve per channel, so no pixel swaps place with another in the order
+    of its channel; histograms rather than a sort keep the memory at a few `band`s of
+    values at any size.
+    """
+    edges = torch.linspace(-1.0, 1.0, bins + 1, dtype=torch.float64)
+    out = torch.empty_like(image)
+    for c in range(image.shape[1]):
+        x = image[0, c].reshape(-1)
+        cdf_x = _cdf(x, bins)
+        cdf_r = _cdf(reference[0, c].reshape(-1), bins)
+        target = out[0, c].view(-1)
+        for start in range(0, x.numel(), band):
+            v = x[start:start + band].double().clamp(-1, 1)
+            pos = (v + 1) * (bins / 2)
+            k = pos.floor().long().clamp(max=bins - 1)
+            u = cdf_x[k] + (pos - k) * (cdf_x[k + 1] - cdf_x[k])  # rank of v, 0 to 1
+            u = u.clamp(max=1 - 1e-9)  # the top rank in the reference's last filled bin
+            j = (torch.searchsorted(cdf_r, u, right=True) - 1).clamp(0, bins - 1)
+            width = (cdf_r[j + 1] - cdf_r[j]).clamp_min(1e-12)
+            frac = ((u - cdf_r[j]) / width).clamp(0, 1)
+            target[start:start + band] = (edges[j] + frac * (2.0 / bins)).float()
+    return out.clamp(-1, 1)
+
+
 # --- the two entry points --------------------------------------------------------------------
 
 def _low_band(image: torch.Tensor, band_hw: tuple[int, int]) -> torch.Tensor:
@@ -460,8 +506,9 @@ def lift(image: torch.Tensor, source: torch.Tensor, size: tuple[int, int], *, se
     ratios = _ratios(start, config.scale_factor)
     ratios[0] = start
     generator = torch.Generator().manual_seed(seed)
-    return _synthesize(image, source, ratios, size, config.passes, False, generator, config,
-                       tracker, guide=image)
+    result = _synthesize(image, source, ratios, size, config.passes, False, generator, config,
+                         tracker, guide=image)
+    return match_histogram(result, source) if config.match_tone else result
 
 
 def instant(source: torch.Tensor, size: tuple[int, int], *, seed: int = 0,
@@ -484,5 +531,6 @@ def instant(source: torch.Tensor, size: tuple[int, int], *, seed: int = 0,
     noise = F.interpolate(noise, size=coarse_src.shape[-2:], mode="bicubic", align_corners=False)
     noisy = start + config.noise_sigma * noise / noise.std().clamp_min(1e-6)
     current = _resize(noisy, _scaled(size, ratios[0]))
-    return _synthesize(current, source, ratios, size, config.coarse_passes, True, generator,
-                       config, tracker)
+    result = _synthesize(current, source, ratios, size, config.coarse_passes, True, generator,
+                         config, tracker)
+    return match_histogram(result, source) if config.match_tone else result
