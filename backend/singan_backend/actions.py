@@ -186,8 +186,8 @@ def model_scale(size: tuple[int, int], source: torch.Tensor, model: SinGAN) -> t
 def lifted(results: list[torch.Tensor], source: torch.Tensor, size: tuple[int, int],
            seed: int, tracker: Tracker, match_tone: bool = True) -> list[np.ndarray]:
     """Each model-scale result lifted to `size` from `source`'s patches; result i uses
-    seed + i, as its noise did. `match_tone` (PatchConfig.match_tone): samples spread their
-    colours as the source does; an injection result keeps its input's."""
+    seed + i, as its noise did. `match_tone` (PatchConfig.match_tone): the result spreads its
+    colours as the source does (samples, edits); a painting's result keeps its own."""
     config = patch.PatchConfig(match_tone=match_tone)
     return [to_array(patch.lift(r, source, size, seed=seed + i, tracker=tracker,
                                 config=config))
@@ -319,8 +319,8 @@ def inject(store: ModelStore, model_id: str, task: str, reference: np.ndarray,
         detail = own_detail(lift_from, region, sizes[-1])  # the same for every result
         generated = [to_array((resize(g.float().cpu(), (h, w)) + detail).clamp(-1, 1))
                      for g in results]
-    else:  # edit also returns the whole unmasked picture
-        generated = lifted(results, lift_from, (h, w), seed, tracker, match_tone=False)
+    else:  # edit also returns the whole unmasked picture: the training image, edited
+        generated = lifted(results, lift_from, (h, w), seed, tracker)
     base = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
     return [Injected(inject_engine.blend(base, torch.from_numpy(g), m).numpy(), g, start_scale)
             for g in generated]

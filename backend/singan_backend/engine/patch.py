@@ -70,8 +70,8 @@ class PatchConfig:
     # fold narrows that spread, and a model's sample brings its own. At full size 7 x 7
     # patches are nearly flat, their colours all they hold, and that level was the worst of
     # the swd pyramid for lifts and instant results alike; the curve moves where things are
-    # (layout, seams, merged objects) not at all. Off for injection results (actions.lifted):
-    # a painting's or an edit's colours need not spread as the photo's.
+    # (layout, seams, merged objects) not at all. Off for paint-to-image (actions.inject): a
+    # painting's colours need not spread as the photo's.
     match_tone: bool = True
 
 
