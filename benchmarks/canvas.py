@@ -54,30 +54,29 @@ def _raw_path(path: str) -> Path:
     return Path(path).with_name(Path(path).stem + "_untoned.png")
 
 
-def _toned(result: torch.Tensor, source: torch.Tensor, path: str) -> tuple[torch.Tensor, float]:
-    """The result with the tone curve, as the engine gives it, and the curve's seconds. The
-    result before the curve is kept for the copy figure: a curve moves each value a little,
-    so a copied region would no longer count as one (quality.py's copy asks for a mean
-    difference under 2/255)."""
+def _timed_job(synthesize, source: torch.Tensor, path: str) -> dict:
+    """Run `synthesize(config)` with the tone curve off, then the curve, as the engine does
+    them; time both, save the result to `path` and the one before the curve to _raw_path,
+    for the copy figure: a curve moves each value a little, so a copied region would no
+    longer count as one (quality.py's copy asks for a mean difference under 2/255)."""
     from singan_backend.engine import patch
-    _save(_raw_path(path), result)
+    start = time.perf_counter()
+    result = synthesize(patch.PatchConfig(match_tone=False))
+    seconds = time.perf_counter() - start
+    _save(_raw_path(path), result)  # not timed
     start = time.perf_counter()
     result = patch.match_histogram(result, source)
-    return result, time.perf_counter() - start
+    seconds += time.perf_counter() - start
+    _save(Path(path), result)
+    return {"time_s": seconds, "peak_gb": _peak_gb()}
 
 
 def _instant_job(photo: str, size: tuple[int, int], seed: int, path: str) -> dict:
     from singan_backend.engine import patch
     from singan_backend.images import load_image, to_tensor
     source = to_tensor(load_image(photo))
-    untoned = patch.PatchConfig(match_tone=False)
-    start = time.perf_counter()
-    result = patch.instant(source, size, seed=seed, config=untoned)
-    seconds = time.perf_counter() - start
-    result, tone_s = _toned(result, source, path)
-    seconds += tone_s
-    _save(Path(path), result)
-    return {"time_s": seconds, "peak_gb": _peak_gb()}
+    return _timed_job(lambda config: patch.instant(source, size, seed=seed, config=config),
+                      source, path)
 
 
 def _lift_job(photo: str, sample_path: str, size: tuple[int, int], seed: int,
@@ -86,14 +85,8 @@ def _lift_job(photo: str, sample_path: str, size: tuple[int, int], seed: int,
     from singan_backend.images import load_image, to_tensor
     source = to_tensor(load_image(photo))
     sample = to_tensor(load_image(sample_path))
-    untoned = patch.PatchConfig(match_tone=False)
-    start = time.perf_counter()
-    result = patch.lift(sample, source, size, seed=seed, config=untoned)
-    seconds = time.perf_counter() - start
-    result, tone_s = _toned(result, source, path)
-    seconds += tone_s
-    _save(Path(path), result)
-    return {"time_s": seconds, "peak_gb": _peak_gb()}
+    return _timed_job(lambda config: patch.lift(sample, source, size, seed=seed,
+                                                config=config), source, path)
 
 
 def _train_and_sample(photo: str, preset_name: str, iters: int | None, n: int,
@@ -136,14 +129,13 @@ def _score(quality, photo: Path, results: list[Path], levels: bool = False) -> d
     div = quality.diversity(small_real, small)
     copy = measured["copy"]
     raws = [_raw_path(str(p)) for p in results]
-    if all(r.exists() for r in raws):  # copy before the tone curve: see _toned
-        real = quality.load(str(photo))
+    real = quality.load(str(photo))
+    if all(r.exists() for r in raws):  # copy before the tone curve: see _timed_job
         copy = round(float(np.mean([quality.copy_fraction(real, quality.load(str(r)))
                                     for r in raws])), 3)
     scores = {"swd": measured["swd"], "copy": copy,
               "diversity": "" if div is None else round(div, 3)}
     if levels:  # the pyramid swd level by level (full size first), mean of the results
-        real = quality.load(str(photo))
         per = [[quality.swd(real, quality.load(str(p)), (scale,))
                 for scale in quality.pyramid_scales(real)] for p in results]
         scores["swd per level"] = " ".join(f"{v:.2f}" for v in np.mean(per, axis=0))

@@ -118,6 +118,7 @@ def test_lift_spreads_colours_as_the_source_in_the_samples_layout(source):
     out = patch.lift(image, source, (120, 200), seed=0)
     for c in range(3):
         assert _w1(out[0, c], source[0, c]) < 0.005
+
     def layout(image):  # where it is light and dark, in an 8 x 12 grey picture
         return patch._resize(image, (8, 12)).mean(1).flatten()
 
