@@ -19,7 +19,7 @@ PRESET_LABELS = {"quick": "Quick (CPU)", "default": "Default (GPU)", "paper": "P
 PRESET_SIZES = {"quick": 192, "default": 250, "paper": 250}
 # docker's own: training time measured with benchmarks/quality.py on a 2-core CPU (README,
 # "Measured figures"), one core busy with other work as Krita keeps it
-PRESET_TIMES = {"quick": "1-3 min on a 2-core CPU with Krita busy",
+PRESET_TIMES = {"quick": "2-4 min on a 2-core CPU with Krita busy",
                 "default": "3-8 min on a 2-core CPU with Krita busy, about 4 on an idle one",
                 "paper": "hours on a CPU: for a GPU"}
 NAME_LIMIT = 60  # characters in a model name
@@ -54,7 +54,7 @@ def parse_seed(text: str) -> int | None:
 
 @dataclass(frozen=True)
 class TrainOptions:
-    # docker's own: quick at 96 px works on a laptop CPU in minutes; a GPU user picks default
+    # docker's own: quick (192 px) works on a laptop CPU in minutes; a GPU user picks default
     preset: str = "quick"  # one of PRESETS
     max_size: int | None = None  # px, longest side of the finest scale; None = the preset's
     iters: int = 0  # iterations per scale; docker's own 0 = the preset's
