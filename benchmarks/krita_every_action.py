@@ -1,6 +1,6 @@
 """Every docker action on a 1600 x 1000 photo in one real Krita session (issue 15).
 
-    python benchmarks/krita_every_action.py [--photo forest_path] [--max-size 192] [--iters 150]
+    python benchmarks/krita_every_action.py [--photo forest_path] [--max-size 192] [--iters 0]
         [--frames 4] [--out /tmp/every_action] [--work /tmp/singan-every-action]
 
 Opens a photo of ../shared/images/canvas/ in Krita under Xvfb with the plugin installed by
@@ -43,7 +43,8 @@ def main() -> int:
     parser.add_argument("--photo", default="forest_path", help="a photo of %(default)s's folder")
     parser.add_argument("--max-size", type=int, default=192,
                         help="training size, px (the docker's default)")
-    parser.add_argument("--iters", type=int, default=150, help="training steps per scale")
+    parser.add_argument("--iters", type=int, default=0,
+                        help="training steps per scale (the docker's default 0: the preset's)")
     parser.add_argument("--frames", type=int, default=4, help="Animate's frames")
     parser.add_argument("--out", type=Path, default=Path("/tmp/every_action"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/singan-every-action"))

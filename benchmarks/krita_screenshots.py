@@ -1,6 +1,6 @@
 """The README's screenshots of the docker, made in real Krita under Xvfb.
 
-    python benchmarks/krita_screenshots.py [--photo forest_path] [--max-size 192] [--iters 150]
+    python benchmarks/krita_screenshots.py [--photo forest_path] [--max-size 192] [--iters 0]
         [--work /tmp/singan-screenshots] [--no-copy]
 
 Opens a 1600 x 1000 photo of ../shared/images/canvas/ in Krita with the plugin installed by
@@ -32,7 +32,8 @@ def main() -> int:
     parser.add_argument("--photo", default="forest_path", help="a photo of %(default)s's folder")
     parser.add_argument("--max-size", type=int, default=192,
                         help="training size, px (the docker's default)")
-    parser.add_argument("--iters", type=int, default=150, help="training steps per scale")
+    parser.add_argument("--iters", type=int, default=0,
+                        help="training steps per scale (the docker's default 0: the preset's)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/singan-screenshots"))
     parser.add_argument("--no-copy", action="store_true", help="leave docs/ as it is")
     args = parser.parse_args()
