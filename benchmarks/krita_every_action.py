@@ -7,9 +7,10 @@ Opens a photo of ../shared/images/canvas/ in Krita under Xvfb with the plugin in
 the installer, trains a small model from the docker (quick preset), then runs Generate
 variations, Instant, Harmonize paste layer, Edit selection, Paint to image, Super-resolve
 layer (x2) and Animate with the docker's defaults (tests/krita/scenarios/every_action.py
-does the clicking). Prints a table (action, seconds, result size, ok), saves each result
-as a PNG and the Krita log under --out, and fails when an action failed, Krita did not exit
-0 or the photo's file changed. Needs krita, xvfb-run and xauth; ~10 minutes on 2 cores.
+does the clicking). Prints a table (action, seconds, result size, ok, the docker's message
+after it), saves each result as a PNG and the Krita log under --out, and fails when an
+action failed, Krita did not exit 0 or the photo's file changed. Needs krita, xvfb-run and
+xauth; ~10 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def digest(path: Path) -> str:
 def rows(actions: list[dict]) -> list[dict]:
     return [{"action": a["action"],
              "seconds": "-" if a.get("seconds") is None else f"{a['seconds']:.1f}",
-             "result size": a.get("size", ""), "ok": "yes" if a["ok"] else "NO"}
+             "result size": a.get("size", ""), "ok": "yes" if a["ok"] else "NO",
+             "docker's message": a.get("message", "")}
             for a in actions]
 
 
@@ -65,7 +67,7 @@ def main() -> int:
                                 timeout_s=args.timeout, artifacts=args.out)
     (args.out / "krita.log").write_text(run.log)
     actions = run.results.get("actions", [])
-    print(table(rows(actions), ["action", "seconds", "result size", "ok"]))
+    print(table(rows(actions), ["action", "seconds", "result size", "ok", "docker's message"]))
     for a in actions:
         if not a["ok"]:
             print(f"{a['action']}: {a.get('error', '')} (docker: {a.get('message', '')})")

@@ -53,6 +53,7 @@ from .device import pick_device
 from .engine import animate as animate_engine
 from .engine import inject as inject_engine
 from .engine import patch, patch_sr, superres
+from .engine.collapse import far_colour_share
 from .engine.config import PRESETS, TrainConfig
 from .engine.progress import ProgressFn, StopFn, Tracker
 from .engine.pyramid import resize
@@ -232,6 +233,9 @@ class Injected:
     image: np.ndarray  # (H, W, 3): blended into the reference (paint: the generated image)
     unmasked: np.ndarray  # (H, W, 3): the generated image before the mask blend
     start_scale: int  # the injection scale used
+    # paint: the share of the painting in colours the training image lacks (None: not paint,
+    # or quantised), where the model has no texture to give and the result looks unlike it
+    foreign_colours: float | None = None
 
 
 def mask_array(mask: np.ndarray | None, size: tuple[int, int], what: str = "mask"
@@ -308,7 +312,9 @@ def inject(store: ModelStore, model_id: str, task: str, reference: np.ndarray,
         generated = (lifted(results, lift_from, (h, w), seed, tracker, match_tone=False)
                      if lift_from is not None
                      else [to_array(resize(g, (h, w)).clamp(-1, 1)) for g in results])
-        return [Injected(g, g, start_scale) for g in generated]
+        foreign = (None if centres is not None else
+                   far_colour_share(resize(ref, sizes[-1]).clamp(-1, 1), model.reals[-1]))
+        return [Injected(g, g, start_scale, foreign) for g in generated]
     radius, sigma = inject_engine.mask_params(task, sizes[-1])
     m = inject_engine.soft_mask(torch.from_numpy(mask)[None, None], sizes[-1], radius,
                                 sigma)[0, 0, :, :, None].cpu()

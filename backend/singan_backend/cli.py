@@ -16,7 +16,16 @@ from pathlib import Path
 import numpy as np
 
 from singan_protocol.fields import Spec, specs
-from singan_protocol.messages import Animate, Generate, Harmonize, Instant, Paint, Train, Upscale
+from singan_protocol.messages import (
+    FOREIGN_COLOURS_NOTE,
+    Animate,
+    Generate,
+    Harmonize,
+    Instant,
+    Paint,
+    Train,
+    Upscale,
+)
 
 from . import cpu_policy, dispatch
 from .engine import superres
@@ -270,8 +279,13 @@ def cmd_edit(args) -> int:
 
 def cmd_paint(args) -> int:
     body = injection_body(args, quantize=args.quantize or args.refine, refine=args.refine)
-    _, images = execute(args, "paint", body, [load_image(args.reference)])
+    reply, images = execute(args, "paint", body, [load_image(args.reference)])
     save_results(Path(args.out), images)
+    foreign = reply.get("foreign_colours") or 0
+    if foreign > FOREIGN_COLOURS_NOTE:
+        print(f"note: {foreign:.0%} of the painting is in colours the model's training image "
+              "does not have, and there the result will not look like it: paint with colours "
+              "picked from that image, or add --quantize", file=sys.stderr)
     return 0
 
 

@@ -142,7 +142,10 @@ def _inject(task: str, store, req, images, what: str, **ctx):
         refine=getattr(req, "refine", False), lift=req.lift, **ctx)
     out = ([im for r in results for im in (r.image, r.unmasked)] if task == "edit"
            else [r.image for r in results])
-    return {"count": len(results), "start_scale": results[0].start_scale}, out
+    reply = {"count": len(results), "start_scale": results[0].start_scale}
+    if results[0].foreign_colours is not None:
+        reply["foreign_colours"] = round(results[0].foreign_colours, 3)
+    return reply, out
 
 
 @handles("harmonize")

@@ -8,6 +8,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 
+from singan_protocol.messages import FOREIGN_COLOURS_NOTE
+
 from . import options as opt
 from .errors import UserFacingError, guarded
 from .jobs import Job
@@ -161,7 +163,9 @@ class Actions:
             self.adapter.add_layers(read.place, event.images[:1], names)
             self._keep("paint", names[0], names, event.images[:1], model["name"],
                        event.body.get("seed"), body, read.place)
-            self.report(f"Added “{read.layer} as image” above the sketch.", "info")
+            added = f"Added “{read.layer} as image” above the sketch."
+            note = foreign_colours_note(event.body.get("foreign_colours"), model["name"])
+            self.report(f"{added} {note}" if note else added, "warning" if note else "info")
 
         body = self.task_options.body(model["id"], "paint")
         self._job("paint", f"Painting “{read.layer}” to an image", "paint", body, [read.image],
@@ -230,3 +234,13 @@ class Actions:
     def discard_result(self, entry_id: str) -> None:
         self.history.discard(entry_id)
         self.changed()
+
+
+def foreign_colours_note(share: float | None, model: str) -> str | None:
+    """What to do when much of a sketch is in colours the model's picture lacks (the paint
+    result's `foreign_colours`), else None."""
+    if not share or share <= FOREIGN_COLOURS_NOTE:
+        return None
+    return (f"{share:.0%} of the sketch is in colours “{model}” was not trained on, and there "
+            "the result will not look like its picture: paint with colours picked from that "
+            "picture, or tick “Model's colours” and paint again.")

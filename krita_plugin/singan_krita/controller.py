@@ -43,7 +43,7 @@ class View:
     selected: str | None = None
     jobs: tuple = ()
     message: str = ""
-    level: str = "info"  # "info" | "error"
+    level: str = "info"  # "info" | "warning" | "error"
     reasons: dict = field(default_factory=dict)
     doc: DocState = DocState()
     keep_backend: bool = False  # the painter wants the backend to outlive Krita
@@ -99,7 +99,7 @@ class Controller(Actions):
                 log.exception("docker update failed")
 
     def report(self, text: str, level: str = "error") -> None:
-        (log.warning if level == "error" else log.info)("docker message: %s", text)
+        (log.info if level == "info" else log.warning)("docker message: %s", text)
         self.message, self.level = text, level
         self.changed()
 

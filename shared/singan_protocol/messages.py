@@ -24,6 +24,9 @@ from .wire import ProtocolError
 PRESETS = ("quick", "default", "paper")
 MAX_SEED = 2**63 - 1
 MAX_SIDE = 8192  # px, the largest side of a result (the engine's sample.MAX_SIDE)
+# paint's result tells the share of the sketch in colours the training image lacks
+# (`foreign_colours`); above this share the CLI and the docker say what to do about it
+FOREIGN_COLOURS_NOTE = 0.05
 
 
 def _type_ok(value: Any, tp: Any) -> bool:

@@ -130,6 +130,24 @@ def test_edit_sends_layer_and_selection_mask_and_hides_the_unmasked_result(world
     assert (place.x, place.y) == (2, 3)
 
 
+def test_paint_warns_when_much_of_the_sketch_is_in_colours_the_model_lacks(world):
+    ctl, backend, adapter, clock = world
+    client = connect(ctl, backend, [MODEL])
+    for share, level in ((0.335, "warning"), (0.01, "info"), (None, "info")):
+        ctl.paint()
+        rid, _, body, _ = client.last("paint")
+        assert body["quantize"] is False
+        reply = {"job_id": "j", "model_id": "m-1", "seed": 3, "count": 1, "start_scale": 1}
+        if share is not None:
+            reply["foreign_colours"] = share
+        answer(ctl, client, "result", rid, reply, [image()])
+        assert adapter.added[-1][1] == ["Background as image"]
+        assert ctl.level == level and ctl.message.startswith("Added “Background as image”")
+        said = ("34% of the sketch is in colours “sunset” was not trained on" in ctl.message
+                and "tick “Model's colours”" in ctl.message)
+        assert said == (level == "warning")
+
+
 def test_upscale_opens_a_new_document(world):
     ctl, backend, adapter, clock = world
     client = connect(ctl, backend)

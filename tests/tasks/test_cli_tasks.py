@@ -74,6 +74,18 @@ def test_paint_and_its_start_scale_range(cli, store, model_id, files, tmp_path):
     assert code == 2 and "no such file" in cli.one_line_error(err)
 
 
+def test_paint_says_what_to_do_with_colours_the_image_lacks(cli, model_id, scene, files,
+                                                           tmp_path):
+    sketch = scene.copy()
+    sketch[:8] = (1.0, 0.0, 1.0)  # magenta: not in the scene
+    out = tmp_path / "painted.png"
+    code, _, err = cli("paint", model_id, "--reference", str(save(tmp_path / "sketch.png", sketch)),
+                       "--out", str(out))
+    assert code == 0 and "of the painting is in colours" in err and "--quantize" in err, err
+    code, _, err = cli("paint", model_id, "--reference", str(files["scene"]), "--out", str(out))
+    assert code == 0 and "of the painting is in colours" not in err, err
+
+
 def test_upscale_trains_or_reuses_a_model(cli, sr_id, files, tmp_path):
     out = tmp_path / "x3.5.png"
     code, _, err = cli("upscale", str(files["scene"]), "--factor", "3.5",

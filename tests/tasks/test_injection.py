@@ -87,6 +87,22 @@ def test_paint_quantize_and_refine(store, model_id, scene):
     assert np.array_equal(quantized, again)  # refine left the stored model alone
 
 
+def test_paint_reports_the_share_of_colours_the_image_lacks(store, model_id, scene):
+    own = actions.inject(store, model_id, "paint", scene, seed=0)[0]
+    assert own.foreign_colours == 0.0  # the training image itself: every colour is its own
+    sketch = scene.copy()
+    sketch[:8] = (1.0, 0.0, 1.0)  # a magenta band over a quarter: no such colour in the scene
+    foreign = actions.inject(store, model_id, "paint", sketch, seed=0)[0].foreign_colours
+    assert 0.2 <= foreign <= 0.3
+    quantized = actions.inject(store, model_id, "paint", sketch, seed=0, quantize=True)[0]
+    assert quantized.foreign_colours is None  # snapped to the image's colours: nothing to say
+    reply, _ = dispatch.run(store, "paint", {"model_id": model_id, "seed": 0}, [sketch])
+    assert reply["foreign_colours"] == round(foreign, 3)
+    harmonized = actions.inject(store, model_id, "harmonize", sketch,
+                                np.ones(sketch.shape[:2], np.float32), seed=0)[0]
+    assert harmonized.foreign_colours is None
+
+
 def test_kmeans_finds_the_colours_and_quantize_snaps_to_them():
     gen = torch.Generator().manual_seed(0)
     colours = torch.tensor([[-1.0, -1, -1], [1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]])

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 STATE_COLORS = {State.CONNECTED: "#3c9d3c", State.STARTING: "#d8a520", State.CONNECTING: "#d8a520",
                 State.NOT_RUNNING: "#b03a2e", State.VERSION_MISMATCH: "#b03a2e"}
 PREVIEW_SIDE = 128  # px, the longest side of the training preview in the docker
+# the message line's colour per level: errors red, warnings (a result with a caveat) amber
+MESSAGE_STYLES = {"error": "color: #c0392b;", "warning": "color: #b9770e;"}
 
 
 class Panel(QWidget):
@@ -279,7 +281,7 @@ class Panel(QWidget):
         self._render_history(v.history)
         self.message.setText(v.message)
         self.message.setVisible(bool(v.message))
-        self.message.setStyleSheet("color: #c0392b;" if v.level == "error" else "")
+        self.message.setStyleSheet(MESSAGE_STYLES.get(v.level, ""))
 
     def _render_models(self, v) -> None:
         ids = [m.get("id") for m in v.models]
