@@ -138,15 +138,16 @@ PRESETS: dict[str, TrainConfig] = {
                            calibrate_colour=True),
     # A usable model in about 3 minutes on a laptop CPU with Krita busy beside it (one core
     # free): default's D, lr and steps, a 192 px finest scale, every scale 32 channels wide,
-    # default's fine scales and its colour calibration (22 runs: mean swd 2.55 -> 2.24).
-    # (3 D + 3 G steps beat 2 + 2 with more iterations at equal time at 64 px in
-    # benchmarks/quality.py runs.) The coarse scales (under fine_size) train 400 iterations:
-    # they draw the layout, and with 150 the forest photo's sky came out as light specks all
-    # over the trees (seed 0); 400 put it back at the top, gave balloons round and striped
-    # and trees3 its trunks, for 1.7x the time (CPU 169 s a run against about 100). The mean
-    # swd of the 22 runs stayed 2.23 -> 2.25 (lightning1, stone, trees3 worse; balloons,
-    # forest, mountains better); lifted to 1600 x 1000 (swd --pyramid, benchmarks/canvas.py)
-    # forest 0.87 -> 0.59, moss 0.50 -> 0.40, cups 0.65 -> 0.78.
+    # default's fine scales and its colour calibration (22 runs of the 150-iteration preset
+    # below: mean swd 2.55 -> 2.24). (3 D + 3 G steps beat 2 + 2 with more iterations at
+    # equal time at 64 px in benchmarks/quality.py runs.) The coarse scales (under
+    # fine_size) train 400 iterations: they draw the layout, and with 150 the forest photo's
+    # sky came out as light specks all over the trees (seed 0); 400 put it back at the top,
+    # gave balloons round and striped and trees3 its trunks, for 1.7x the time (CPU 169 s a
+    # run against about 100). The mean swd of the 22 runs stayed 2.23 -> 2.25 (lightning1,
+    # stone, trees3 worse; balloons, forest, mountains better); lifted to 1600 x 1000 (swd
+    # --pyramid, benchmarks/canvas.py) forest 0.87 -> 0.59, moss 0.50 -> 0.40, cups 0.65 ->
+    # 0.78 (README, "Measured figures").
     "quick": TrainConfig(preset="quick", max_size=192, max_nfc=32, iters=400, lr=1e-3,
                          d_norm="none", rec_per_g_step=False, prev_per_d_step=False,
                          fine_size=90, fine_iters=80, fine_steps=2, collapse_retries=2,
