@@ -103,6 +103,22 @@ def test_paint_reports_the_share_of_colours_the_image_lacks(store, model_id, sce
     assert harmonized.foreign_colours is None
 
 
+def test_harmonize_keeps_the_models_brightness_and_cast_but_not_its_colour_fringes():
+    gen = torch.Generator().manual_seed(0)
+    reference = torch.rand(1, 3, 40, 60, generator=gen) * 2 - 1
+    shading = torch.linspace(-0.3, 0.3, 60).expand(1, 1, 40, 60)  # a change of brightness
+    cast = torch.tensor([0.1, -0.05, -0.05]).view(1, 3, 1, 1)  # a colour cast, mean 0
+    fringes = torch.zeros(1, 3, 40, 60)
+    fringes[:, 0, :, ::2], fringes[:, 2, :, ::2] = 0.2, -0.2  # violet / green stripes
+    fringes[:, 0, :, 1::2], fringes[:, 2, :, 1::2] = -0.2, 0.2
+    smoothed = inject.smooth_colour_change(reference + shading + cast + fringes, reference, 2.0)
+    change = smoothed - reference
+    torch.testing.assert_close(change.mean(dim=1, keepdim=True), shading.expand(1, 1, 40, 60))
+    colour = change - change.mean(dim=1, keepdim=True)
+    inside = colour[..., 8:-8, 8:-8]  # away from the borders' replicated pixels
+    assert (inside - cast).abs().max() < 0.02  # the stripes (0.2) are gone, the cast stays
+
+
 def test_kmeans_finds_the_colours_and_quantize_snaps_to_them():
     gen = torch.Generator().manual_seed(0)
     colours = torch.tensor([[-1.0, -1, -1], [1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]])

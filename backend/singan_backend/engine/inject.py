@@ -110,6 +110,21 @@ def refine(model: SinGAN, start_scale: int, centres: torch.Tensor,
     return replace(model, generators=generators, colour_calibration=[])  # it measured the old G
 
 
+def smooth_colour_change(result: torch.Tensor, reference: torch.Tensor, sigma: float
+                         ) -> torch.Tensor:
+    """`result` (1, 3, h, w) with its change of colour from `reference` (the same size)
+    blurred by `sigma` px, its change of brightness (the channels' mean) kept as it is.
+
+    A quick model injected with a bright paste gives it violet and green fringes along its
+    edges, finer than the injection scale; the colour cast it gives the whole paste, and its
+    shading, are what harmonization is for (actions.inject, at the canvas's size).
+    """
+    change = result - reference
+    brightness = change.mean(dim=1, keepdim=True)
+    colour = (change - brightness).transpose(0, 1)  # (3, 1, h, w): one blur per channel
+    return reference + brightness + gaussian_blur(colour, sigma).transpose(0, 1)
+
+
 # -- masks ---------------------------------------------------------------------------------
 def mask_params(task: str, work_size: tuple[int, int]) -> tuple[int, float]:
     """(disk radius, blur sigma) in px at the working size: the paper's values at 250 px,
