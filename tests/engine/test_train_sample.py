@@ -8,8 +8,9 @@ import torch.nn.functional as F
 from singan_backend import actions
 from singan_backend.engine.config import preset
 from singan_backend.engine.pyramid import resize
-from singan_backend.engine.sample import sample, sample_sizes
-from singan_backend.engine.singan import apply_generator, reconstruction_noise, run_chain
+from singan_backend.engine.sample import noise_generator, sample, sample_sizes
+from singan_backend.engine.singan import (apply_generator, random_noise, reconstruction_noise,
+                                          run_chain)
 from singan_backend.errors import BadOption, Cancelled
 from singan_backend.store import ModelStore
 
@@ -69,6 +70,18 @@ def test_same_seed_same_pixels_other_seed_other_pixels(trained):
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert np.array_equal(a[1], c[0])  # sample i uses seed + i
     assert not np.array_equal(a[0], a[1])
+
+
+def test_no_sample_seed_draws_the_reconstruction_noise(trained):
+    """z_opt is drawn with seed x 1000 (train._seed): a sample seeded the same way drew it
+    too and gave the training image's layout as a "random" sample."""
+    store, model_id = trained
+    model = store.load(model_id)
+    size = model.pyramid.sizes[0]
+    z_opt = reconstruction_noise(model, 0, size)
+    for seed in (0, model.config.seed, model.config.seed * 1000):
+        drawn = random_noise(model, 0, size, noise_generator(model, seed))
+        assert not torch.allclose(drawn, z_opt), seed
 
 
 def test_samples_at_any_size_and_start_scale(trained):

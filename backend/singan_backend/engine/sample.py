@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
 from ..errors import BadOption
@@ -56,11 +58,16 @@ def check_start_scale(model: SinGAN, start_scale: int, low: int = 0) -> int:
 
 
 def noise_generator(model: SinGAN, seed: int | None) -> torch.Generator:
+    """The generator of a sample's noise: a stream of its own for each seed, apart from
+    every stream of the training. Seeded with the seed itself, sample seed 0 of a model
+    trained with seed 0 drew the reconstruction's own scale-0 noise (z_opt, drawn with
+    seed x 1000, train._seed): a "random" sample with the training image's layout."""
     gen = torch.Generator(model.device)
     if seed is None:
         gen.seed()
     else:
-        gen.manual_seed(seed)
+        digest = hashlib.blake2b(f"singan-sample {seed}".encode(), digest_size=8)
+        gen.manual_seed(int.from_bytes(digest.digest(), "little"))
     return gen
 
 

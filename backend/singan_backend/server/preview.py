@@ -10,6 +10,7 @@ import time
 import torch
 
 from ..engine.pyramid import resize
+from ..engine.sample import noise_generator
 from ..engine.singan import random_noise, run_chain
 from ..images import to_array
 from ..store import ModelStore
@@ -40,7 +41,7 @@ class Previews:
             model = self.store.load(model_id, torch.device("cpu"))
             if model.num_scales < 1:
                 return None
-            gen = torch.Generator().manual_seed(seed)
+            gen = noise_generator(model, seed)
             sizes = model.pyramid.sizes
             with torch.no_grad():
                 out = run_chain(model, sizes, lambda n, s: random_noise(model, n, s, gen))
