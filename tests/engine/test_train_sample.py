@@ -9,8 +9,12 @@ from singan_backend import actions
 from singan_backend.engine.config import preset
 from singan_backend.engine.pyramid import resize
 from singan_backend.engine.sample import noise_generator, sample, sample_sizes
-from singan_backend.engine.singan import (apply_generator, random_noise, reconstruction_noise,
-                                          run_chain)
+from singan_backend.engine.singan import (
+    apply_generator,
+    random_noise,
+    reconstruction_noise,
+    run_chain,
+)
 from singan_backend.errors import BadOption, Cancelled
 from singan_backend.store import ModelStore
 
