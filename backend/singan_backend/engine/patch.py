@@ -52,12 +52,12 @@ class PatchConfig:
     # (invents moss soil); 0.125 beats bicubic on all 8 and keeps the sample's tone. With
     # the lift starting lower (lift_below), 0.0625: at 0.125 the band laid each of the
     # model's soft dark trunks over the forest as a dark haze, 100-200 px wide, through
-    # which the photo's sharp trunks showed like ghosts. swd --pyramid, two samples each,
-    # 0.125 -> 0.0625 (-> 0.04): forest quick 0.62 -> 0.48 (0.44), default 0.75 -> 0.56
-    # (0.46); moss default 0.95 -> 0.74 (0.69), quick 0.36 -> 0.38 (0.39); cups quick 0.93
-    # -> 0.92 (0.98), default 1.16 -> 1.11 (1.10); diversity the same (0.35-0.54); copy up
-    # on cups only, 0.14-0.27 -> 0.27-0.40 (0.45-0.51: why not 0.04), where the photo's
-    # flat cup walls count. Releasing the band above the sample's own scale copies (cups 0.71).
+    # which the photo's sharp trunks showed like ghosts. swd --pyramid, two samples each
+    # (benchmarks/canvas.py), 0.125 -> 0.0625: forest quick 0.61 -> 0.48, default 0.75 ->
+    # 0.56; moss default 0.96 -> 0.74, quick 0.37 -> 0.38; cups quick 0.93 -> 0.92, default
+    # 1.16 -> 1.11; diversity the same; copy up on cups only (0.26-0.29 -> 0.40-0.45), where
+    # the photo's flat cup walls count. Lower still copied more of cups, and releasing the
+    # band above the sample's own scale copied cups wholesale.
     keep_low: float = 0.0625
     # lift only: per-channel mean and std of each fold matched to the sample's. Lost to
     # keep_low on 7 of 8 samples.
