@@ -325,9 +325,10 @@ def inject(store: ModelStore, model_id: str, task: str, reference: np.ndarray,
         detail = own_detail(lift_from, region, sizes[-1])  # the same for every result
         # the model's colour change no finer than its injection scale: no colour fringes
         small = resize(lift_from, sizes[-1])
-        sigma = sizes[-1][0] / sizes[start_scale][0]
+        colour_sigma = sizes[-1][0] / sizes[start_scale][0]
         generated = [to_array((resize(inject_engine.smooth_colour_change(
-            g.float().cpu(), small, sigma), (h, w)) + detail).clamp(-1, 1)) for g in results]
+            g.float().cpu(), small, colour_sigma), (h, w)) + detail).clamp(-1, 1))
+            for g in results]
     else:  # edit also returns the whole unmasked picture: the training image, edited
         generated = lifted(results, lift_from, (h, w), seed, tracker)
     base = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))

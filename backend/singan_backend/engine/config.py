@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, fields, replace
 
 from ..errors import BadOption
 
 MAX_SEED = 2**63 - 1  # the protocol's limit (singan_protocol.messages.MAX_SEED)
+
+
+def hashed_seed(label: str) -> int:
+    """A torch seed (0 .. 2**64 - 1) for the random stream named `label`, which no other
+    label shares but by a 2**-64 chance (train._seed, sample.noise_generator)."""
+    digest = hashlib.blake2b(label.encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "little")
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import torch
 
 from ..errors import BadOption
+from .config import hashed_seed
 from .progress import Tracker
 from .singan import SinGAN, random_noise, reconstruction_noise, run_chain
 
@@ -66,8 +65,7 @@ def noise_generator(model: SinGAN, seed: int | None) -> torch.Generator:
     if seed is None:
         gen.seed()
     else:
-        digest = hashlib.blake2b(f"singan-sample {seed}".encode(), digest_size=8)
-        gen.manual_seed(int.from_bytes(digest.digest(), "little"))
+        gen.manual_seed(hashed_seed(f"singan-sample {seed}"))
     return gen
 
 

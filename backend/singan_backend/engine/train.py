@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -13,7 +12,7 @@ import torch.nn.functional as F
 
 from .. import cpu_policy
 from .collapse import collapse_reason
-from .config import TrainConfig
+from .config import TrainConfig, hashed_seed
 from .models import (
     Discriminator,
     Generator,
@@ -125,8 +124,7 @@ def _seed(config: TrainConfig, scale: int, attempt: int = 0) -> int:
     legacy = seed * 1000 + scale + 1
     if attempt == 0 and 0 <= legacy < 2**64:
         return legacy
-    digest = hashlib.blake2b(f"singan-seed {seed} {scale} {attempt}".encode(), digest_size=8)
-    return int.from_bytes(digest.digest(), "little")
+    return hashed_seed(f"singan-seed {seed} {scale} {attempt}")
 
 
 # Samples the collapse check draws at the end of a scale, with a generator of its own so
