@@ -9,8 +9,8 @@ variations, Instant, Harmonize paste layer, Edit selection, Paint to image, Supe
 layer (x2) and Animate with the docker's defaults (tests/krita/scenarios/every_action.py
 does the clicking). Prints a table (action, seconds, result size, ok, the docker's message
 after it), saves each result as a PNG and the Krita log under --out, and fails when an
-action failed, Krita did not exit 0 or the photo's file changed. Needs krita, xvfb-run and
-xauth; ~10 minutes on 2 cores.
+action failed, Krita did not exit 0 or the photo's file changed. Needs krita and Xvfb;
+~10 minutes on 2 cores.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the installer, trains a small model from the docker, generates two variations at
 size (tests/krita/scenarios/readme_screenshots.py does the clicking), then copies
 krita-docker.png (the docker, History tab), krita-docker-canvas.png (the window, a variation
 on the canvas) and krita-docker-training.png (the docker while it trains) into docs/.
-Needs krita, xvfb-run and xauth; takes a few minutes on 2 cores.
+Needs krita and Xvfb; takes a few minutes on 2 cores.
 """
 
 from __future__ import annotations

@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,7 @@ REPO = HERE.parents[1]
 SOURCE_DIRS = [REPO / d for d in ("backend", "shared", "krita_plugin", "installer")]
 SCENARIOS = HERE / "scenarios"
 HARNESS = HERE / "harness"
-SCREEN = "-screen 0 1600x1000x24"
+SCREEN = ["-screen", "0", "1600x1000x24"]
 KEEP_ENV = ("LANG", "LC_ALL", "TZ", "TMPDIR")
 # Krita's embedded Python takes its prefix from the first python3 on PATH: a pyenv or venv
 # python3 there hides Debian's PyQt5 and Krita's scripting fails. Krita gets the system PATH.
@@ -30,9 +32,9 @@ log = logging.getLogger(__name__)
 
 
 def missing_tools() -> str | None:
-    missing = [tool for tool in ("krita", "xvfb-run", "xauth") if shutil.which(tool) is None]
+    missing = [tool for tool in ("krita", "Xvfb") if shutil.which(tool) is None]
     if missing:
-        return (f"needs {', '.join(missing)} (apt-get install krita python3-pyqt5 xvfb xauth)")
+        return f"needs {', '.join(missing)} (apt-get install krita python3-pyqt5 xvfb)"
     return None
 
 
@@ -131,8 +133,8 @@ def run_scenario(template: Path, workdir: Path, scenario: str, params: dict | No
     start = time.monotonic()
     rc = _run_krita(env, workdir, log_path, timeout_s)
     if rc != 0 and NO_DISPLAY in log_path.read_text(errors="replace"):
-        # xvfb-run -a picks a display number another run (a parallel test session) took at
-        # the same moment: Krita aborts before it starts; once more on a fresh number
+        # Not seen since each run has its own Xvfb, but a lost display must never read as
+        # a failure of the plugin: once more on a fresh server
         log.warning("Krita found no X display (%s); starting it once more", rc)
         rc = _run_krita(env, workdir, log_path, timeout_s)
     seconds = time.monotonic() - start
@@ -145,10 +147,44 @@ def run_scenario(template: Path, workdir: Path, scenario: str, params: dict | No
 NO_DISPLAY = "could not connect to display"
 
 
+@contextmanager
+def xvfb(log_path: Path, timeout_s: float = 60.0):
+    """A private Xvfb for one Krita run; yields its DISPLAY. Xvfb picks a free display
+    number itself and writes it to -displayfd only once it accepts connections. xvfb-run -a
+    did neither: it guessed a number from lock files and did not wait for the last run's
+    server to go, and CI once saw Krita abort twice with 'could not connect to display'."""
+    read_fd, write_fd = os.pipe()
+    with open(log_path, "ab") as server_log:
+        proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), *SCREEN, "-nolisten", "tcp"],
+                                pass_fds=(write_fd,), stdout=server_log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    os.close(write_fd)
+    try:
+        number = b""
+        deadline = time.monotonic() + timeout_s
+        while not number.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read_fd], [], [], left)[0]:
+                raise RuntimeError(f"Xvfb did not start in {timeout_s:.0f} s (see {log_path})")
+            chunk = os.read(read_fd, 16)
+            if not chunk:
+                raise RuntimeError(f"Xvfb exited with {proc.wait()} (see {log_path})")
+            number += chunk
+        yield f":{int(number)}"
+    finally:
+        os.close(read_fd)
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _run_krita(env: dict, workdir: Path, log_path: Path, timeout_s: float) -> int:
-    cmd = ["xvfb-run", "-a", "-s", SCREEN, "krita", "--nosplash"]
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
+    with xvfb(workdir / "xvfb.log") as display, open(log_path, "wb") as out:
+        proc = subprocess.Popen(["krita", "--nosplash"], env=dict(env, DISPLAY=display),
+                                stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True, cwd=workdir)
         try:
             rc = proc.wait(timeout_s)

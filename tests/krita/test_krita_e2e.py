@@ -1,6 +1,6 @@
 """Real Krita under Xvfb with the plugin installed by the installer (vendored wheels) and
 the real backend started from the docker. `pytest -m krita tests` runs these alone; they
-are skipped, with the reason, where krita / xvfb-run / xauth are missing."""
+are skipped, with the reason, where krita / Xvfb are missing."""
 
 from pathlib import Path
 
