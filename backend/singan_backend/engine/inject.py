@@ -12,16 +12,24 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import BadImage
+from .config import hashed_seed
 from .progress import Tracker
 from .pyramid import resize
 from .quantize import quantize
-from .sample import calibrated, check_start_scale, noise_generator, sample_sizes
+from .sample import (
+    apply_gain_and_offset,
+    check_start_scale,
+    gain_and_offset,
+    noise_generator,
+    sample_sizes,
+)
 from .singan import SinGAN, random_noise, run_chain
 
 MASK_RADIUS = {"harmonize": 7, "edit": 20}  # px at PAPER_SIZE: disk dilation of the mask
 MASK_SIGMA = 5.0  # px at PAPER_SIZE: Gaussian blur of the dilated mask
 PAPER_SIZE = 250  # px, the longest side the paper's radii were chosen at (its max_size)
 BLUR_TRUNCATE = 3.0  # the blur kernel ends at 3 sigma, so the mask is exactly 0 beyond it
+CALIBRATION_RUNS = 4  # injections of the training image that measure the chain's cast
 
 # Default injection scale per task, counted from the coarsest scale. Every pyramid starts
 # at min_size and grows by about 1 / 0.75 a scale whatever its max_size, so scale n is
@@ -72,6 +80,7 @@ def inject(model: SinGAN, prev: torch.Tensor, start_scale: int, sizes: list[tupl
     """n results (1, 3, H, W) at sizes[-1]: `prev` fed to G_start_scale, random noise from
     there up; result i is drawn with seed + i. With the model's colour calibration."""
     check_start_scale(model, start_scale, low=1)
+    calibration = injection_calibration(model, start_scale, tracker)
     out = []
     for i in range(n):
         if tracker:
@@ -79,12 +88,33 @@ def inject(model: SinGAN, prev: torch.Tensor, start_scale: int, sizes: list[tupl
         gen = noise_generator(model, None if seed is None else seed + i)
         result = run_chain(model, sizes, lambda k, s, gen=gen: random_noise(model, k, s, gen),
                            first=start_scale, prev=prev, check=tracker.check if tracker else None)
-        # the chain from start_scale up adds the cast it adds to a reconstruction, which is
-        # what the calibration of start scales >= 1 measured (their noise is tiny)
-        out.append(calibrated(model, result.clamp(-1, 1), start_scale))
+        result = result.clamp(-1, 1)
+        out.append(apply_gain_and_offset(result, calibration) if calibration else result)
     if tracker:
         tracker.step(0, 1, n, n, n, n, force=True, stage="done")
     return out
+
+
+def injection_calibration(model: SinGAN, start_scale: int, tracker: Tracker | None = None
+                          ) -> list[float] | None:
+    """The colour gain and offset that take away the cast the chain from `start_scale` up
+    adds, for a model that calibrates (None for one that does not): measured by injecting
+    the training image itself, CALIBRATION_RUNS times. The model's stored row for that start
+    scale was measured on samples whose coarser scales came from the reconstruction, and it
+    took away the reconstruction's cast as well, which an injected image does not have: on
+    tiny models it made the cast larger (0.27 -> 0.32 of [-1, 1]) rather than smaller."""
+    if not model.colour_calibration:
+        return None
+    real, sizes = model.reals[model.num_scales - 1], sample_sizes(model)
+    prev = injected_input(real, sizes, start_scale)
+    check = tracker.check if tracker else None
+    results = []
+    for i in range(CALIBRATION_RUNS):
+        gen = torch.Generator(model.device)
+        gen.manual_seed(hashed_seed(f"singan-inject-calibration {i}"))  # apart from samples'
+        results.append(run_chain(model, sizes, lambda k, s, gen=gen: random_noise(model, k, s, gen),
+                                 first=start_scale, prev=prev, check=check).clamp(-1, 1))
+    return gain_and_offset(torch.cat(results), real)
 
 
 def refine(model: SinGAN, start_scale: int, centres: torch.Tensor,

@@ -95,24 +95,32 @@ def colour_calibration(model: SinGAN, check=None) -> list[list[float]]:
     and leaves what varies from sample to sample alone.
     """
     real = model.reals[model.num_scales - 1]
-    real_mean, real_std = real.mean((0, 2, 3)), real.std((0, 2, 3))
     sizes = sample_sizes(model)
-    table = []
-    for k in range(model.num_scales):
-        drawn = torch.cat([_draw(model, sizes, k, i, check) for i in range(CALIBRATION_SAMPLES)])
-        gain = (real_std / drawn.std((0, 2, 3)).clamp_min(1e-4)).clamp(*CALIBRATION_GAIN)
-        offset = real_mean - gain * drawn.mean((0, 2, 3))
-        table.append([round(float(v), 6) for v in (*gain, *offset)])
-    return table
+    return [gain_and_offset(torch.cat([_draw(model, sizes, k, i, check)
+                                       for i in range(CALIBRATION_SAMPLES)]), real)
+            for k in range(model.num_scales)]
+
+
+def gain_and_offset(drawn: torch.Tensor, real: torch.Tensor) -> list[float]:
+    """[g_r, g_g, g_b, o_r, o_g, o_b] mapping the colour mean and spread of the images
+    `drawn` (N, 3, H, W) onto those of `real`."""
+    real_mean, real_std = real.mean((0, 2, 3)), real.std((0, 2, 3))
+    gain = (real_std / drawn.std((0, 2, 3)).clamp_min(1e-4)).clamp(*CALIBRATION_GAIN)
+    offset = real_mean - gain * drawn.mean((0, 2, 3))
+    return [round(float(v), 6) for v in (*gain, *offset)]
+
+
+def apply_gain_and_offset(image: torch.Tensor, values: list[float]) -> torch.Tensor:
+    values = torch.tensor(values, device=image.device)
+    gain, offset = values[:3].view(1, 3, 1, 1), values[3:].view(1, 3, 1, 1)
+    return (image * gain + offset).clamp(-1, 1)
 
 
 def calibrated(model: SinGAN, image: torch.Tensor, start_scale: int) -> torch.Tensor:
     """`image` (a sample from `start_scale`) with the model's colour calibration, if any."""
     if not model.colour_calibration:
         return image
-    values = torch.tensor(model.colour_calibration[start_scale], device=image.device)
-    gain, offset = values[:3].view(1, 3, 1, 1), values[3:].view(1, 3, 1, 1)
-    return (image * gain + offset).clamp(-1, 1)
+    return apply_gain_and_offset(image, model.colour_calibration[start_scale])
 
 
 @torch.inference_mode()
