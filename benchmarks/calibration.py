@@ -14,7 +14,8 @@ the swd and copy of both, the calibration's largest colour cast (of [0, 1]), how
 cast varies between its draws (the largest channel's spread of their mean colours) and its
 gains at start scale 0, the calibrated samples' diversity and the seconds the calibration takes
 (computed again for every model; a model that has one stored is scored with that one, as
-its samples get it).
+its samples get it), and the seconds an injection's own calibration takes
+(engine.inject.injection_calibration; fastest and slowest of the start scales from 1 up).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import functools
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,7 @@ from common import OUT, SHARED, as_uint8, load_quality, machine, save_json, tabl
 from PIL import Image
 from quality import ALL_IMAGES
 
+from singan_backend.engine.inject import injection_calibration
 from singan_backend.engine.sample import (
     CALIBRATION_SAMPLES,
     _draw,
@@ -42,7 +45,8 @@ from singan_backend.images import save_image, to_array
 from singan_backend.store import ModelStore, atomic_write
 
 COLUMNS = ["image", "preset", "seed", "model", "swd raw", "swd calibrated", "cast",
-           "cast spread", "gains", "diversity", "copy raw", "copy calibrated", "calibration (s)"]
+           "cast spread", "gains", "diversity", "copy raw", "copy calibrated", "calibration (s)",
+           "injection calibration (s)"]
 
 
 THUMB = (48, 32)  # px: the size models' training images and the examples are compared at
@@ -107,7 +111,8 @@ def report(saved: list[list[dict]]) -> str:
     """One table of saved rows, in the order of quality.py's images, then preset and seed."""
     order = [Path(name).stem for name in ALL_IMAGES]
     runs = {r["model"]: {"copy raw": "", "copy calibrated": r.get("copy", ""),
-                         "calibration (s)": "", "cast spread": "", **r}
+                         "calibration (s)": "", "cast spread": "",
+                         "injection calibration (s)": "", **r}
             for rows in saved for r in rows}  # a model run twice: the later
     rows = sorted(runs.values(), key=lambda r: (
         order.index(r["image"]) if r["image"] in order else len(order), r["preset"], r["seed"]))
@@ -138,6 +143,11 @@ def main() -> None:
         start = time.perf_counter()
         table_ = colour_calibration(model)  # timed: what a training of today computes
         seconds = time.perf_counter() - start
+        injection_seconds = []
+        for start_scale in range(1, model.num_scales):
+            start = time.perf_counter()
+            injection_calibration(replace(model, colour_calibration=table_), start_scale)
+            injection_seconds.append(time.perf_counter() - start)
         if model.colour_calibration:  # what this model's samples get: computed with the
             table_ = model.colour_calibration  # noise streams of its day, it may differ a little
         manifest = store.manifest(model_id)
@@ -169,7 +179,9 @@ def main() -> None:
                      "gains": " ".join(f"{g:.2f}" for g in gains),
                      "diversity": calibrated["diversity"], "copy raw": raw["copy"],
                      "copy calibrated": calibrated["copy"],
-                     "calibration (s)": round(seconds, 1)})
+                     "calibration (s)": round(seconds, 1),
+                     "injection calibration (s)":
+                         f"{min(injection_seconds):.1f}-{max(injection_seconds):.1f}"})
         print(table(rows[-1:], COLUMNS), flush=True)
         save_json(args.json, rows)
     print(f"\n# colour calibration, start scale 0, {args.samples} samples a model, {machine()}")
