@@ -133,8 +133,8 @@ def run_scenario(template: Path, workdir: Path, scenario: str, params: dict | No
     start = time.monotonic()
     rc = _run_krita(env, workdir, log_path, timeout_s)
     if rc != 0 and NO_DISPLAY in log_path.read_text(errors="replace"):
-        # Not seen since each run has its own Xvfb, but a lost display must never read as
-        # a failure of the plugin: once more on a fresh server
+        # a display lost before Krita started is not a failure of the plugin: once more,
+        # on a fresh server
         log.warning("Krita found no X display (%s); starting it once more", rc)
         rc = _run_krita(env, workdir, log_path, timeout_s)
     seconds = time.monotonic() - start

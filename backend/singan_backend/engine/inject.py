@@ -78,7 +78,8 @@ def inject(model: SinGAN, prev: torch.Tensor, start_scale: int, sizes: list[tupl
            n: int = 1, seed: int | None = None, tracker: Tracker | None = None
            ) -> list[torch.Tensor]:
     """n results (1, 3, H, W) at sizes[-1]: `prev` fed to G_start_scale, random noise from
-    there up; result i is drawn with seed + i. With the model's colour calibration."""
+    there up; result i is drawn with seed + i. With the colour calibration measured for
+    injection (injection_calibration) where the model calibrates."""
     check_start_scale(model, start_scale, low=1)
     calibration = injection_calibration(model, start_scale, tracker)
     out = []
@@ -86,9 +87,8 @@ def inject(model: SinGAN, prev: torch.Tensor, start_scale: int, sizes: list[tupl
         if tracker:
             tracker.step(0, 1, i, n, i, n, stage=f"result {i + 1}/{n}")
         gen = noise_generator(model, None if seed is None else seed + i)
-        result = run_chain(model, sizes, lambda k, s, gen=gen: random_noise(model, k, s, gen),
-                           first=start_scale, prev=prev, check=tracker.check if tracker else None)
-        result = result.clamp(-1, 1)
+        result = _chain_from(model, prev, start_scale, sizes, gen,
+                             tracker.check if tracker else None)
         out.append(apply_gain_and_offset(result, calibration) if calibration else result)
     if tracker:
         tracker.step(0, 1, n, n, n, n, force=True, stage="done")
@@ -112,9 +112,15 @@ def injection_calibration(model: SinGAN, start_scale: int, tracker: Tracker | No
     for i in range(CALIBRATION_RUNS):
         gen = torch.Generator(model.device)
         gen.manual_seed(hashed_seed(f"singan-inject-calibration {i}"))  # apart from samples'
-        results.append(run_chain(model, sizes, lambda k, s, gen=gen: random_noise(model, k, s, gen),
-                                 first=start_scale, prev=prev, check=check).clamp(-1, 1))
+        results.append(_chain_from(model, prev, start_scale, sizes, gen, check))
     return gain_and_offset(torch.cat(results), real)
+
+
+def _chain_from(model: SinGAN, prev: torch.Tensor, start_scale: int,
+                sizes: list[tuple[int, int]], gen: torch.Generator, check) -> torch.Tensor:
+    """`prev` through G_start_scale .. G_N with random noise from `gen`, in [-1, 1]."""
+    return run_chain(model, sizes, lambda k, s: random_noise(model, k, s, gen),
+                     first=start_scale, prev=prev, check=check).clamp(-1, 1)
 
 
 def refine(model: SinGAN, start_scale: int, centres: torch.Tensor,
