@@ -78,9 +78,7 @@ def run(t):
     t.results["generated"] = check_results(t, doc, group, "generated")
 
     # Instant variations of the picture layer: no model, the layer's size (the canvas)
-    doc.setActiveNode(layer)
-    yield from t.wait("the picture layer to be active",
-                      lambda: t.controller().doc.layer == layer.name(), 10)
+    yield from t.activate(doc, layer)
     yield from run_job(t, "singan_instant", "instant variations", p["job_timeout"])
     prefix = opt.variations_group_name(f"{layer.name()} instant", SEED)
     group = next((n for n in doc.rootNode().childNodes() if n.name() == prefix), None)

@@ -48,8 +48,7 @@ def run(t):
     t.check("the variation is opaque", opaque_u16(pixels))
     t.check("the variation is not blank", pixels_vary(pixels, 8))
 
-    doc.setActiveNode(layer)
-    yield from t.wait("the texture layer to be active", lambda: t.controller().doc.layer == "texture", 10)
+    yield from t.activate(doc, layer)
     yield from run_job(t, "singan_edit", "editing the selection", 120)
     edited = t.find_node(doc, "texture edited")
     t.require("an edited layer was added", edited is not None, [n[0] for n in t.nodes(doc.rootNode())])

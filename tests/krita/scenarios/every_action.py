@@ -49,11 +49,6 @@ def action(t, name, button, timeout, result):
     yield from t.wait(f"{name}: no job left", lambda: not t.controller().jobs, timeout)
 
 
-def activate(t, doc, node):
-    doc.setActiveNode(node)
-    yield from t.wait(f"{node.name()} active", lambda: t.controller().doc.layer == node.name(), 10)
-
-
 def hide(t, doc, *names):
     """Hide these layers (where they exist): the next action reads the photo, not them."""
     for name in names:
@@ -132,7 +127,7 @@ def run(t):
     yield from action(t, "Generate variations", "singan_generate", job, generated)
 
     # ---- Instant (no model): the photo layer ----------------------------------------
-    yield from activate(t, doc, photo)
+    yield from t.activate(doc, photo)
     before = {n.name() for n in doc.rootNode().childNodes()}
 
     def instant():
@@ -153,7 +148,7 @@ def run(t):
     piece = bytes(photo.pixelData(40, 40, pw, ph))
     paste = t.add_layer(doc, "pasted piece", piece, x=(W - pw) // 2, y=H - ph - 80,
                         width=pw, height=ph)
-    yield from activate(t, doc, paste)
+    yield from t.activate(doc, paste)
     yield from action(t, "Harmonize paste layer", "singan_harmonize", job,
                       layer_result(t, doc, "pasted piece harmonized", "harmonize"))
     hide(t, doc, "pasted piece", "pasted piece harmonized")
@@ -161,7 +156,7 @@ def run(t):
     # ---- Edit selection: a rectangle on the photo layer ------------------------------
     from krita import Selection
 
-    yield from activate(t, doc, photo)
+    yield from t.activate(doc, photo)
     selection = Selection()
     selection.select(W // 3, H // 3, W // 4, H // 4, 255)
     doc.setSelection(selection)
@@ -173,13 +168,13 @@ def run(t):
 
     # ---- Paint to image: a layer of flat colour strokes ------------------------------
     sketch = t.add_layer(doc, "sketch", strokes(W, H))
-    yield from activate(t, doc, sketch)
+    yield from t.activate(doc, sketch)
     yield from action(t, "Paint to image", "singan_paint", job,
                       layer_result(t, doc, "sketch as image", "paint"))
     hide(t, doc, "sketch", "sketch as image")
 
     # ---- Super-resolve layer (x2, the docker's default): a new document --------------
-    yield from activate(t, doc, photo)
+    yield from t.activate(doc, photo)
     yield from t.wait("no selection", lambda: not t.controller().doc.has_selection, 10)
     known = {d.name() for d in t.krita.documents()}
 

@@ -98,8 +98,7 @@ def run(t):
                 disc[(y * W + x) * 4:(y * W + x) * 4 + 4] = bytes([40, 220, 250, 255])
     paste = t.add_layer(doc, "pasted balloon", bytes(disc))
     yield 0.5
-    yield from t.wait("the paste layer to be active",
-                      lambda: t.controller().doc.layer == "pasted balloon", 10)
+    yield from t.activate(doc, paste)
     yield from run_job(t, "singan_harmonize", "harmonizing", 120)
     harmonized = t.find_node(doc, "pasted balloon harmonized")
     t.require("a harmonized layer was added", harmonized is not None,
@@ -111,8 +110,7 @@ def run(t):
     t.check("the paste layer is untouched", bytes(paste.pixelData(0, 0, W, H)) == bytes(disc))
 
     # Super-resolve the picture layer x2 into a new document
-    doc.setActiveNode(layer)
-    yield from t.wait("the picture layer to be active", lambda: t.controller().doc.layer == layer.name(), 10)
+    yield from t.activate(doc, layer)
     t.widget("singan_factor").setValue(2.0)
     yield from run_job(t, "singan_upscale", "super-resolving", p["train_timeout"])
     big = t.find_document(f"{p['model_name']} x2")

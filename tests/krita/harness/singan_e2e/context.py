@@ -127,6 +127,20 @@ class Context:
         doc.setActiveNode(node)
         return node
 
+    def activate(self, doc, node, timeout=10.0):
+        """`yield from t.activate(doc, node)`: makes `node` the active layer and waits until
+        the docker sees it. Asked again at every poll: once, right after the docker had
+        added a layer, Krita left the request unanswered for the whole 10 s (the workflow
+        scenario, after harmonize), and the docker reads the active layer on every tick."""
+        def active():
+            if self.controller().doc.layer == node.name():
+                return True
+            doc.setActiveNode(node)
+            return False
+
+        doc.setActiveNode(node)  # first: the docker may still show this layer from before
+        yield from self.wait(f"{node.name()} to be active", active, timeout)
+
     def nodes(self, parent):
         """[(name, type, node)] of the children, bottom first."""
         return [(n.name(), n.type(), n) for n in parent.childNodes()]
