@@ -95,3 +95,20 @@ def test_injection_results_lose_the_cast_the_chain_adds_to_the_image(quick):
     assert (mapped.mean((0, 2, 3)) - real_mean).abs().max() < 0.5 * raw_cast
     stored = calibrated(model, raw, 1)
     assert not torch.allclose(stored, mapped, atol=1e-3)
+
+
+def test_injection_calibration_is_measured_once_per_model_and_start_scale(quick):
+    store, model_id = quick
+    model = store.load(model_id)
+    sizes = list(model.pyramid.sizes[:model.num_scales])
+    prev = injected_input(torch.flip(model.reals[-1], dims=(3,)), sizes, 1)
+    first = inject(model, prev, 1, sizes, seed=0)[0]
+    measured = model.injection_calibration[1]
+    model.injection_calibration[1] = [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]  # identity: the cache is read
+    assert torch.equal(inject(model, prev, 1, sizes, seed=0)[0],
+                       inject(replace(model, colour_calibration=[]), prev, 1, sizes, seed=0)[0])
+    # a copy (a refined model is one) measures its own; a model loaded again measures the same
+    assert replace(model).injection_calibration == {}
+    again = store.load(model_id)
+    assert torch.equal(inject(again, prev, 1, sizes, seed=0)[0], first)
+    assert again.injection_calibration[1] == measured

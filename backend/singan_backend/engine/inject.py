@@ -105,6 +105,8 @@ def injection_calibration(model: SinGAN, start_scale: int, tracker: Tracker | No
     tiny models it made the cast larger (0.27 -> 0.32 of [-1, 1]) rather than smaller."""
     if not model.colour_calibration:
         return None
+    if start_scale in model.injection_calibration:  # a painter harmonizes again and again
+        return model.injection_calibration[start_scale]
     real, sizes = model.reals[model.num_scales - 1], sample_sizes(model)
     prev = injected_input(real, sizes, start_scale)
     check = tracker.check if tracker else None
@@ -113,7 +115,9 @@ def injection_calibration(model: SinGAN, start_scale: int, tracker: Tracker | No
         gen = torch.Generator(model.device)
         gen.manual_seed(hashed_seed(f"singan-inject-calibration {i}"))  # apart from samples'
         results.append(_chain_from(model, prev, start_scale, sizes, gen, check))
-    return gain_and_offset(torch.cat(results), real)
+    calibration = gain_and_offset(torch.cat(results), real)
+    model.injection_calibration[start_scale] = calibration
+    return calibration
 
 
 def _chain_from(model: SinGAN, prev: torch.Tensor, start_scale: int,

@@ -31,6 +31,10 @@ class SinGAN:
     collapses: list[dict] = field(default_factory=list)
     # per start scale: per-channel gain and offset of its samples (engine/sample.py), [] = none
     colour_calibration: list[list[float]] = field(default_factory=list)
+    # per start scale: injection's own gain and offset (engine/inject.py), measured on first
+    # use and kept while the model is loaded; not stored, and a copy (replace) starts empty
+    injection_calibration: dict[int, list[float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def num_scales(self) -> int:
