@@ -5,7 +5,8 @@
 
 Each variant is a space-separated list of OPTION=VALUE overrides of the `default` preset
 (the empty string is the preset itself). --image (default balloons.png, or a path under
-../shared/images such as canvas/cups.jpg) at --max-size 64; the first --scales scales are trained (1: only the 34 x 25 coarsest, about 25 s single-threaded), then 40
+../shared/images such as canvas/cups.jpg) at --max-size 64; the first --scales scales are
+trained (1: only the coarsest, 34 x 25 on balloons, about 25 s single-threaded), then 40
 samples are scored with ../shared/tools/quality.py against the real image at the last
 trained scale. The coarsest scale decides the layout, and most of the swd: a cheap place to
 rank options before a full benchmarks/quality.py run.
@@ -18,7 +19,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import as_saved, load_quality, machine, mean_spread, shared_image, table, tile_sheet
+from common import (
+    as_saved,
+    as_uint8,
+    load_quality,
+    machine,
+    mean_spread,
+    shared_image,
+    table,
+    tile_sheet,
+)
 from train_speed import parse_overrides
 
 from singan_backend.engine import train as engine_train
@@ -95,7 +105,7 @@ def main() -> None:
 
 def _picture(image: np.ndarray):
     from PIL import Image
-    picture = Image.fromarray((image * 255).round().astype(np.uint8))
+    picture = Image.fromarray(as_uint8(image))
     return picture.resize((picture.width * 4, picture.height * 4), Image.NEAREST)
 
 
