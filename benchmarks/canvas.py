@@ -90,10 +90,13 @@ def _lift_job(photo: str, sample_path: str, size: tuple[int, int], seed: int,
 
 
 def _train_and_sample(photo: str, preset_name: str, iters: int | None, n: int,
-                      model_id: str | None, out: str, layout_scale: int = 0) -> list[str]:
-    """Model-scale samples (PNG paths) of `model_id`, or of a model trained here; with
-    `layout_scale`, see _layout_samples."""
+                      model_id: str | None, out: str, layout: str | None = None
+                      ) -> tuple[list[str], str]:
+    """(model-scale sample PNG paths, the layout they used) of `model_id`, or of a model
+    trained here. `layout` is Generate's (None: the model's own choice); "measure" makes the
+    choice that training makes now (engine.layout.choose_layout), for a model from before."""
     from singan_backend import actions
+    from singan_backend.engine import layout as layout_engine
     from singan_backend.engine.config import preset
     from singan_backend.images import load_image, save_image
     from singan_backend.store import ModelStore
@@ -102,34 +105,19 @@ def _train_and_sample(photo: str, preset_name: str, iters: int | None, n: int,
         config = preset(preset_name, iters=iters, seed=0)
         model_id = actions.train(store, load_image(photo), name=Path(photo).stem,
                                  config=config, device="cpu")
-    if layout_scale:
-        samples = _layout_samples(actions.load(store, model_id, "cpu"), n, layout_scale)
-    else:
-        samples = actions.sample(store, model_id, n=n, seed=0, lift=False, device="cpu")
+    model = actions.load(store, model_id, "cpu")
+    if layout == "measure":
+        scale, swd = layout_engine.choose_layout(model)
+        layout = "patches" if scale else "model"
+        print(f"{model_id}: swd of its own samples and the patches' layout {swd}: {layout}")
+    used = layout or ("patches" if model.layout_scale else "model")
+    samples = actions.sample(store, model_id, n=n, seed=0, lift=False, layout=layout,
+                             device="cpu")
     paths = []
     for i, sample in enumerate(samples):
         paths.append(str(Path(out) / f"{Path(photo).stem}_{preset_name}_model_{i}.png"))
         save_image(paths[-1], sample)
-    return paths
-
-
-def _layout_samples(model, n: int, start_scale: int) -> list:
-    """An experiment (--layout-scale): sample i is an instant variation of the model's
-    training image at the model's own size (seed i), injected at `start_scale` and carried
-    up by the model with fresh noise (the paper's injection), so the layout is the
-    patches' and the texture the model's: SinGAN's coarsest scale draws no separate cups on
-    cups.jpg (README, the coarsest-scale table)."""
-    from singan_backend.engine import inject, patch
-    from singan_backend.engine.sample import sample_sizes
-    from singan_backend.images import to_array
-    sizes = sample_sizes(model)
-    real = model.reals[model.num_scales - 1]
-    results = []
-    for i in range(n):
-        layout = patch.instant(real, sizes[-1], seed=i)
-        prev = inject.injected_input(layout, sizes, start_scale)
-        results.append(to_array(inject.inject(model, prev, start_scale, sizes, seed=i)[0]))
-    return results
+    return paths, used
 
 
 def _run(pool_ctx, fn, *args):
@@ -201,9 +189,9 @@ def main() -> None:
     parser.add_argument("--models", nargs="*", default=[],
                         help="PHOTO=MODEL_ID: lift this trained model's samples instead")
     parser.add_argument("--no-instant", action="store_true")
-    parser.add_argument("--layout-scale", type=int, default=0,
-                        help="experiment: the models' samples are instant variations at the "
-                        "model's size injected at this scale (0: plain samples)")
+    parser.add_argument("--layout", choices=("model", "patches", "measure"), default=None,
+                        help="the samples' layout (Generate's field; default: each model's "
+                        "choice; measure: choose now, for models trained before the choice)")
     parser.add_argument("--big", action="store_true", help="also one 4096 x 2560 instant")
     parser.add_argument("--levels", action="store_true",
                         help="also the swd of each pyramid level (slower scoring)")
@@ -239,12 +227,12 @@ def main() -> None:
         models = [(p, None) for p in args.presets] + ([("given", given[name])]
                                                       if name in given else [])
         for preset_name, model_id in models:
-            samples = _run(ctx, _train_and_sample, str(photo), preset_name, args.iters,
-                           args.n, model_id, str(args.out), args.layout_scale)
+            samples, used = _run(ctx, _train_and_sample, str(photo), preset_name,
+                                 args.iters, args.n, model_id, str(args.out), args.layout)
             lifted = [args.out / f"{name}_{preset_name}_lift_{i}.png" for i in range(args.n)]
             jobs = [_run(ctx, _lift_job, str(photo), s, size, i, str(p))
                     for i, (s, p) in enumerate(zip(samples, lifted))]
-            label = preset_name + (f" layout@{args.layout_scale}" if args.layout_scale else "")
+            label = f"{preset_name} ({used})"
             rows.append(_row(photo, f"{label} lift", size, jobs,
                              _score(quality, photo, lifted, args.levels)))
             bicubic = [args.out / f"{name}_{preset_name}_bicubic_{i}.png"

@@ -47,11 +47,12 @@ import torch
 import torch.nn.functional as F
 
 from singan_protocol.fields import specs
-from singan_protocol.messages import Animate, Harmonize, Instant
+from singan_protocol.messages import Animate, Generate, Harmonize, Instant
 
 from .device import pick_device
 from .engine import animate as animate_engine
 from .engine import inject as inject_engine
+from .engine import layout as layout_engine
 from .engine import patch, patch_sr, superres
 from .engine.collapse import far_colour_share
 from .engine.config import PRESETS, TrainConfig
@@ -203,28 +204,46 @@ def _load_cached(root: str, model_id: str, device: str, mtime_ns: int) -> SinGAN
 def sample(store: ModelStore, model_id: str, *, n: int = 1, width: int | None = None,
            height: int | None = None, scale_h: float | None = None,
            scale_v: float | None = None, start_scale: int = 0, seed: int | None = None,
-           lift: bool = True, device: DeviceLike = None, on_progress: ProgressFn | None = None,
-           should_stop: StopFn | None = None) -> list[np.ndarray]:
+           lift: bool = True, layout: str | None = None, device: DeviceLike = None,
+           on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
+           ) -> list[np.ndarray]:
     """n random samples at any size (pixels, or scale factors of the training size).
 
     With a kept source larger than the model (and `lift`), sizes are the source's pixels
     (default: the source's size): the model samples at its scale and each sample is lifted.
-    Else sizes are the model's pixels (default: its finest scale), as before.
+    Else sizes are the model's pixels (default: its finest scale), as before. `layout`
+    (the protocol's Generate.layout; None: the model's measured choice) applies with
+    start_scale 0: a start scale keeps the training image's own layout below it.
     """
     if not 1 <= n <= 1000:
         raise BadOption(f"the number of samples must be between 1 and 1000 (got {n})")
+    check_option(Generate, "layout", layout)
     model = load(store, model_id, device)
     source = lift_source(store, model_id, model) if lift else None
     tracker = Tracker("sample", on_progress, should_stop)
+    seed = secrets.randbelow(2**31) if seed is None else seed
     if source is None:
         sizes = sample_sizes(model, height, width, scale_v, scale_h)
-        return [to_array(t) for t in sample_model(model, n, sizes, start_scale, seed, tracker)]
+        return [to_array(t) for t in _samples(model, n, sizes, start_scale, seed, layout,
+                                              tracker)]
     size = result_size(tuple(source.shape[-2:]), height, width, scale_v, scale_h)
     work_h, work_w = model_scale(size, source, model)
-    seed = secrets.randbelow(2**31) if seed is None else seed
-    samples = sample_model(model, n, sample_sizes(model, work_h, work_w), start_scale, seed,
-                           tracker)
+    samples = _samples(model, n, sample_sizes(model, work_h, work_w), start_scale, seed,
+                       layout, tracker)
     return lifted(samples, source, size, seed, tracker)
+
+
+def _samples(model: SinGAN, n: int, sizes: list[tuple[int, int]], start_scale: int,
+             seed: int, layout: str | None, tracker: Tracker) -> list[torch.Tensor]:
+    """The model's samples at `sizes`, laid out as `layout` says (None: as it chose)."""
+    with_patches = (model.layout_scale > 0 if layout is None else layout == "patches")
+    if with_patches and start_scale == 0:
+        if not layout_engine.layout_scale(model):
+            raise BadOption(f"this model has {model.num_scales} scales, and the patches' "
+                            f"layout needs {layout_engine.MIN_SCALES}: use layout model, or "
+                            f"train with a larger size")
+        return layout_engine.layout_samples(model, n, sizes, seed, tracker)
+    return sample_model(model, n, sizes, start_scale, seed, tracker)
 
 
 # -- the paper's tasks ---------------------------------------------------------------------

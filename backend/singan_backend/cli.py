@@ -152,7 +152,7 @@ def write_images(out: Path, images, prefix: str = "") -> list[Path]:
 def cmd_sample(args) -> int:
     body = {"model_id": args.model, "n": args.n, "width": args.width, "height": args.height,
             "scale_h": args.scale_h, "scale_v": args.scale_v, "start_scale": args.start_scale,
-            "seed": args.seed, "lift": args.lift}
+            "seed": args.seed, "lift": args.lift, "layout": args.layout}
     _, images = execute(args, "generate", body)
     for path in write_images(Path(args.out), images):
         print(path)
@@ -179,7 +179,7 @@ def cmd_models(args) -> int:
     for m in models:
         state = "" if m["complete"] else f"  (unfinished: {m['trained_scales']}/{m['num_scales']})"
         print(f"{m['id']:28} {m['width']}x{m['height']:<5} {m['num_scales']:>2} scales  "
-              f"{m['preset']:8} {m['created']}{state}")
+              f"{m['preset']:8} layout {m.get('layout', 'model'):8} {m['created']}{state}")
     for d in reply.get("damaged", []):  # listed so that `singan delete ID` can remove them
         print(f"{d['id']:28} damaged: {d['problem']}")
     return 0
@@ -458,14 +458,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model id or name")
     p.add_argument("--out", required=True, help="folder for 000.png, 001.png, ...")
     add_request_options(
-        p, Generate, "n width height scale_h scale_v lift start_scale seed",
+        p, Generate, "n width height scale_h scale_v lift start_scale seed layout",
         width="sample width in the training image's px (default: its width)",
         height="sample height in the training image's px (default: its height)",
         scale_h="width as a multiple of the training width",
         scale_v="height as a multiple of the training height",
         lift="sample at the model's scale: sizes in the finest scale's px, no lift from the "
              "training image's patches (models from before always do)",
-        seed="sample i uses seed + i (default: random)")
+        seed="sample i uses seed + i (default: random)",
+        layout="model: the layout from the model's coarse scales (the paper's); patches: from "
+               "a patch synthesis of the training image (default: the one the model measured "
+               "better after training; `singan models` shows it)")
 
     p = add("models", cmd_models, "list the trained models", device=False)
     p.add_argument("--json", action="store_true", help="print JSON")

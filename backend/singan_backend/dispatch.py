@@ -106,7 +106,8 @@ def _train(store, req, images, **ctx):
 def _generate(store, req, images, **ctx):
     samples = actions.sample(
         store, req.model_id, n=req.n, width=req.width, height=req.height, scale_h=req.scale_h,
-        scale_v=req.scale_v, start_scale=req.start_scale, seed=req.seed, lift=req.lift, **ctx)
+        scale_v=req.scale_v, start_scale=req.start_scale, seed=req.seed, lift=req.lift,
+        layout=req.layout, **ctx)
     return {"count": len(samples)}, samples
 
 

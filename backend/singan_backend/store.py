@@ -156,6 +156,7 @@ class ModelInfo:
     for_animation: bool
     kind: str  # "singan" or "sr" (super-resolution)
     finest: tuple[int, int]  # (H, W) of the finest scale
+    layout: str = "model"  # samples' layout (engine/layout.py): "model" or "patches"
 
     @property
     def complete(self) -> bool:
@@ -166,7 +167,8 @@ class ModelInfo:
                 "num_scales": self.num_scales, "trained_scales": self.trained_scales,
                 "complete": self.complete, "created": self.created, "preset": self.preset,
                 "for_animation": self.for_animation, "for_sr": self.kind == "sr",
-                "kind": self.kind, "finest_height": self.finest[0], "finest_width": self.finest[1]}
+                "kind": self.kind, "finest_height": self.finest[0], "finest_width": self.finest[1],
+                "layout": self.layout}
 
 
 def _slug(name: str) -> str:
@@ -258,7 +260,8 @@ class ModelStore:
                          need(source.get("height"), int, "source height"), len(sizes), trained,
                          need(m.get("created"), str, "created"),
                          str(cfg.get("preset", "?")), bool(cfg.get("noise_padding")),
-                         need(m.get("kind", "singan"), str, "kind"), tuple(sizes[-1]))
+                         need(m.get("kind", "singan"), str, "kind"), tuple(sizes[-1]),
+                         "patches" if m.get("layout_scale") else "model")
 
     def scan(self) -> tuple[list[ModelInfo], list[dict]]:
         """(every readable model, oldest first; every damaged folder as {id, file, problem}).
@@ -377,7 +380,8 @@ class ModelStore:
         manifest.update(noise_amps=list(model.noise_amps), trained_scales=model.num_scales,
                         train_seconds=[round(s, 3) for s in model.train_seconds],
                         collapses=list(model.collapses),
-                        colour_calibration=list(model.colour_calibration))
+                        colour_calibration=list(model.colour_calibration),
+                        layout_scale=model.layout_scale, layout_swd=list(model.layout_swd))
         atomic_write(folder / MANIFEST, json.dumps(manifest, indent=1).encode())
 
     def update_meta(self, model_id: str, **meta) -> None:
@@ -413,6 +417,10 @@ class ModelStore:
             calibration = [[float(v) for v in row] for row in m.get("colour_calibration", [])]
             if len(calibration) != trained or any(len(row) != 6 for row in calibration):
                 calibration = []  # none yet (an interrupted run), or from before it existed
+            layout_scale = int(m.get("layout_scale", 0))
+            if not 0 <= layout_scale < trained:
+                layout_scale = 0  # a damaged or hand-edited manifest: the paper's own layout
+            layout_swd = [float(v) for v in m.get("layout_swd", [])]
         except (KeyError, TypeError, ValueError) as e:
             raise CorruptModel(f"{folder / MANIFEST} is damaged (bad field {e}); "
                                f"delete the model and train again") from None
@@ -429,7 +437,8 @@ class ModelStore:
                        z_rec.to(device), noise_amps=amps[:trained],
                        train_seconds=list(m.get("train_seconds", []))[:trained],
                        collapses=[c for c in m.get("collapses", []) if c.get("scale", 0) < trained],
-                       colour_calibration=calibration)
+                       colour_calibration=calibration, layout_scale=layout_scale,
+                       layout_swd=layout_swd)
         for n in range(trained):
             state = self._load_file(folder / f"scale_{n:03d}.pt")
             try:

@@ -13,6 +13,8 @@ from .errors import UserFacingError
 
 # Every range, and every default not marked "docker's own", is the protocol's (its
 # messages.py declares them; tests/krita/test_krita_options.py walks them).
+# Generate's Layout choices (the protocol's LAYOUTS, and None: the backend's choice)
+LAYOUT_LABELS = {None: "Model's choice", "model": "SinGAN's own", "patches": "Image's patches"}
 PRESET_LABELS = {"quick": "Quick (CPU)", "default": "Default (GPU)", "paper": "Paper (slow)"}
 # px, the finest scale of each preset (the engine's PRESETS; a test keeps them equal): the
 # docker's Size follows the preset chosen until the painter sets it
@@ -90,6 +92,7 @@ class VariationOptions:
     height: int = 0  # px; 0 = the canvas height
     start_scale: int = 0  # 0 = coarsest (most varied); higher keeps more of the layout
     seed: int | None = None  # None = random
+    layout: str | None = None  # Generate.layout: None = the one the model measured better
 
     def size(self, canvas: tuple[int, int]) -> tuple[int, int]:
         return self.width or canvas[0], self.height or canvas[1]
@@ -113,6 +116,8 @@ class VariationOptions:
                 "channel_order": channel_order}
         if self.seed is not None:
             body["seed"] = self.seed
+        if self.layout is not None:
+            body["layout"] = self.layout
         return body
 
 

@@ -22,6 +22,9 @@ from .wire import ProtocolError
 
 # the engine's PRESETS (a test keeps them equal), fastest first as the docker lists them
 PRESETS = ("quick", "default", "paper")
+# where a sample's layout comes from: the model's coarse scales (the paper), or a patch
+# synthesis of the training image that the model's finer scales draw over
+LAYOUTS = ("model", "patches")
 MAX_SEED = 2**63 - 1
 MAX_SIDE = 8192  # px, the largest side of a result (the engine's sample.MAX_SIDE)
 # paint's result tells the share of the sketch in colours the training image lacks
@@ -203,6 +206,11 @@ class Generate(Body):
     channel_order: str = _channel_order()
     lift: bool = opt(True, help="sizes in the source's px, lifted from it; false: the model's "
                                 "px")
+    layout: str | None = opt(None, choices=LAYOUTS,
+                             help="the layout from the model's coarse scales (the paper's) or "
+                                  "from the training image's patches; nil: the one the model "
+                                  "measured closer to its image after training (only with "
+                                  "start_scale 0)")
 
 
 @dataclass(frozen=True)

@@ -111,8 +111,8 @@ def bicubic_baseline(models: Path, model_id: str, count: int) -> list[np.ndarray
 
 
 def test_generate_and_instant_on_a_canvas_larger_than_the_model(run_in_krita, tmp_path):
-    """Generate and Instant give canvas-size layers closer to the document's patches than the
-    bicubic upscale of the model's own samples."""
+    """Generate (either layout) and Instant give canvas-size layers closer to the document's
+    patches than the bicubic upscale of the model's own samples."""
     picture = canvas_picture(tmp_path)
     # one thread: the backend's thread count follows the machine's load, and a GAN trained
     # with another float order is another model (cpu_policy.py); one model, one figure
@@ -125,7 +125,8 @@ def test_generate_and_instant_on_a_canvas_larger_than_the_model(run_in_krita, tm
                 bicubic_baseline(run.artifacts / "models", run.results["model_id"],
                                  LIFT_RUN["count"])]
     scores = {kind: [patch_swd(document, load_rgb(run.artifacts / name))
-                     for name in run.results[kind]] for kind in ("generated", "instant")}
+                     for name in run.results[kind]]
+              for kind in ("generated", "patches", "instant")}
     print(f"swd bicubic {baseline}, {scores}, Krita run {run.seconds:.0f} s")
     for kind, values in scores.items():
         assert len(values) == LIFT_RUN["count"], kind

@@ -6,6 +6,7 @@ import pytest
 
 from singan_krita.errors import UserFacingError
 from singan_krita.options import (
+    LAYOUT_LABELS,
     PRESET_SIZES,
     PRESETS,
     AnimateOptions,
@@ -21,7 +22,7 @@ from singan_krita.options import (
 )
 from singan_krita.regions import Rect, read_region
 from singan_protocol.fields import spec
-from singan_protocol.messages import Animate
+from singan_protocol.messages import LAYOUTS, Animate, Generate
 
 
 def test_train_body_leaves_out_what_the_preset_decides():
@@ -42,6 +43,16 @@ def test_variation_size_defaults_to_the_canvas():
     assert (body["width"], body["height"], body["n"]) == (64, 48, 2)
     assert "seed" not in body
     assert VariationOptions(width=128, seed=0).body("m", (64, 48), "u8", "BGRA")["seed"] == 0
+
+
+def test_variation_layout_is_sent_only_when_chosen():
+    """The docker's Layout: the model's choice leaves the field out (nil); the others are
+    the protocol's, and the backend accepts the body."""
+    assert list(LAYOUT_LABELS) == [None, *LAYOUTS]
+    assert "layout" not in VariationOptions().body("m", (64, 48), "u8", "BGRA")
+    for name in LAYOUTS:
+        body = VariationOptions(layout=name).body("m", (64, 48), "u8", "BGRA")
+        assert body["layout"] == name and Generate.from_dict(body).layout == name
 
 
 @pytest.mark.parametrize("options, words", [

@@ -64,6 +64,9 @@ class TrainConfig:
     calibrate_colour: bool = False  # after the last scale, measure each start scale's colour
     #                                 cast and contrast on a few samples and map samples back
     #                                 onto the image's (engine/sample.py); the paper does not
+    choose_layout: bool = False  # after the last scale, measure whether samples laid out by
+    #                              the image's patches beat the model's own coarse scales
+    #                              (engine/layout.py); the paper always uses its own
 
     def at_scale(self, size: tuple[int, int]) -> TrainConfig:
         """The options one scale of output `size` (H, W) trains with."""
@@ -139,11 +142,13 @@ PRESETS: dict[str, TrainConfig] = {
     # after training, engine/sample.py): short training leaves each fine scale a cast of
     # its own (forest_path at 250 px: green 0.045 low of [0, 1], gains 1.17-1.28). Over the 16
     # default runs of the README's 250 px table the mean swd fell from 2.75 to 1.85
-    # (benchmarks/calibration.py; forest_path 2.35 -> 0.95).
+    # (benchmarks/calibration.py; forest_path 2.35 -> 0.95). (8) Each model measures
+    # whether samples laid out by the image's patches beat its own coarse scales
+    # (engine/layout.py; README, the layout table).
     "default": TrainConfig(preset="default", iters=300, lr=1e-3, d_norm="none",
                            rec_per_g_step=False, prev_per_d_step=False, max_nfc=64,
                            fine_size=100, fine_iters=160, fine_steps=2, collapse_retries=2,
-                           calibrate_colour=True),
+                           calibrate_colour=True, choose_layout=True),
     # A usable model in about 3 minutes on a laptop CPU with Krita busy beside it (one core
     # free): default's D, lr and steps, a 192 px finest scale, every scale 32 channels wide,
     # default's fine scales and its colour calibration (22 runs of the 150-iteration preset

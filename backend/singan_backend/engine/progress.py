@@ -48,6 +48,11 @@ class Tracker:
         self.start = time.perf_counter()
         self.last_report = -1e9
 
+    def quiet(self) -> Tracker:
+        """One that checks for cancellation as this one does and reports nothing: for work
+        inside a step that this tracker reports in its own words."""
+        return Tracker(self.task, should_stop=self.should_stop)
+
     def check(self) -> None:
         if self.should_stop is not None and self.should_stop():
             raise Cancelled(f"{self.task} was cancelled")

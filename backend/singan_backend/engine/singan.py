@@ -31,6 +31,11 @@ class SinGAN:
     collapses: list[dict] = field(default_factory=list)
     # per start scale: per-channel gain and offset of its samples (engine/sample.py), [] = none
     colour_calibration: list[list[float]] = field(default_factory=list)
+    # where samples' layout comes from (engine/layout.py): 0, the model's own coarse scales
+    # (the paper), or the scale a patch synthesis of the image is injected at; and the swd
+    # of each kind measured to choose ([] when not measured)
+    layout_scale: int = 0
+    layout_swd: list[float] = field(default_factory=list)
     # per start scale: injection's own gain and offset (engine/inject.py), measured on first
     # use and kept while the model is loaded; not stored, and a copy (replace) starts empty
     injection_calibration: dict[int, list[float]] = field(

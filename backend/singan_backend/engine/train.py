@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from .. import cpu_policy
 from .collapse import collapse_reason
 from .config import TrainConfig, hashed_seed
+from .layout import choose_layout
 from .models import (
     Discriminator,
     Generator,
@@ -67,6 +68,11 @@ def train(model: SinGAN, tracker: Tracker | None = None,
             tracker.step(n, len(sizes), done, done, work["done"], work["total"], force=True,
                          stage="colour calibration")
             model.colour_calibration = colour_calibration(model, check=tracker.check)
+        if model.complete and cfg.choose_layout:
+            done = options[n].iters
+            tracker.step(n, len(sizes), done, done, work["done"], work["total"], force=True,
+                         stage="choosing the samples' layout")
+            model.layout_scale, model.layout_swd = choose_layout(model, tracker)
         model.train_seconds.append(time.perf_counter() - start)
         if on_scale_done is not None:
             on_scale_done(model)

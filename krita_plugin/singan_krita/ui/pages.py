@@ -25,7 +25,7 @@ from PyQt5.QtWidgets import (
 from singan_protocol.messages import Animate, Generate, Train, Upscale
 
 from ..availability import ACTIONS
-from ..options import PRESET_LABELS, PRESET_SIZES, PRESET_TIMES, PRESETS, bounds
+from ..options import LAYOUT_LABELS, PRESET_LABELS, PRESET_SIZES, PRESET_TIMES, PRESETS, bounds
 
 THUMB_PREVIEW = 160  # px, the history's preview of the result picked
 ANIMATED_LAYER_TIP = ("Off: the frames arrive as layers in a group of a new document, which is "
@@ -115,6 +115,16 @@ def variations_page(panel, options) -> QWidget:
         box.setToolTip(f"The variations' {side} (canvas: the document's).")
     panel.start_scale = spin("singan_start_scale", 0, 32, 0)
     panel.start_scale.setToolTip("0 varies everything; higher scales keep more of the layout.")
+    panel.layout_box = QComboBox()
+    panel.layout_box.setObjectName("singan_layout")
+    for value, label in LAYOUT_LABELS.items():
+        panel.layout_box.addItem(label, value)
+    panel.layout_box.setCurrentIndex(list(LAYOUT_LABELS).index(options.layout))
+    panel.layout_box.setToolTip(
+        "Where a variation's layout comes from at start scale 0. SinGAN's own: the model's "
+        "coarsest scales (the paper). Image's patches: a rearrangement of the training layer, "
+        "which the model redraws: better on many alike objects (cups, pebbles). Model's "
+        "choice: the one it measured closer to its layer after training.")
     panel.seed = panel.make_seed_field()
     rows.addRow(action_button(panel, "generate"))
     rows.addRow(action_button(panel, "instant"))
@@ -122,6 +132,7 @@ def variations_page(panel, options) -> QWidget:
     rows.addRow("Width", panel.width_box)
     rows.addRow("Height", panel.height_box)
     rows.addRow("Start scale", panel.start_scale)
+    rows.addRow("Layout", panel.layout_box)
     rows.addRow("Seed", panel.seed)
     return page
 

@@ -77,7 +77,7 @@ class Panel(QWidget):
         self.preset.currentIndexChanged.connect(lambda *_: self._preset_changed())
         self.max_size.valueChanged.connect(lambda value: self._size_changed(value))
         for widget in (self.iters, self.count, self.width_box, self.height_box,
-                       self.start_scale, self.seed, self.quantize, self.factor, self.frames,
+                       self.start_scale, self.layout_box, self.seed, self.quantize, self.factor, self.frames,
                        self.animated_layer, self.animate_lift):
             self._watch(widget)
         controller.subscribe(self.render)
@@ -169,7 +169,8 @@ class Panel(QWidget):
                                   iters=self.iters.value()),
             variation_options=replace(c.variation_options, count=self.count.value(),
                                       width=self.width_box.value(), height=self.height_box.value(),
-                                      start_scale=self.start_scale.value(), seed=seed),
+                                      start_scale=self.start_scale.value(), seed=seed,
+                                      layout=self.layout_box.currentData()),
             task_options=replace(c.task_options, seed=seed, quantize=self.quantize.isChecked()),
             upscale_options=replace(c.upscale_options, factor=self.factor.value()),
             animate_options=replace(c.animate_options, frames=self.frames.value(),

@@ -1,6 +1,7 @@
 """A document larger than the model: train a small model on a 640 x 400 picture, then
 Generate variations and Instant variations with the docker's defaults (canvas size, no lift
-field: the backend lifts by default). Checks that every result layer has the canvas size and
+field: the backend lifts by default), and Generate with the Layout field at the image's
+patches. Checks that every result layer has the canvas size and
 saves the document, the results and the model to the artifacts folder: the test measures them
 against the bicubic baseline outside Krita (numpy and torch are not in Krita's Python)."""
 
@@ -77,7 +78,16 @@ def run(t):
                                           p["job_timeout"])
     t.results["generated"] = check_results(t, doc, group, "generated")
 
+    # again with the Layout field at the image's patches (another seed: another group)
+    layouts = t.widget("singan_layout")
+    layouts.setCurrentIndex(layouts.findData("patches"))
+    t.check("the Layout field offers the image's patches", layouts.currentData() == "patches")
+    group = yield from generate_on_canvas(t, doc, model["name"], p["count"], SEED + 1,
+                                          p["job_timeout"])
+    t.results["patches"] = check_results(t, doc, group, "patches")
+
     # Instant variations of the picture layer: no model, the layer's size (the canvas)
+    t.widget("singan_seed").setText(str(SEED))
     yield from t.activate(doc, layer)
     yield from run_job(t, "singan_instant", "instant variations", p["job_timeout"])
     prefix = opt.variations_group_name(f"{layer.name()} instant", SEED)
