@@ -45,6 +45,10 @@ def main() -> None:
     parser.add_argument("--images", nargs="+", help="images under ../shared/images to run "
                         "(instead of --image); `all` = " + " ".join(ALL_IMAGES))
     parser.add_argument("--sheets", type=Path, help="a samples sheet per run in this folder")
+    parser.add_argument("--layout", choices=("model", "patches"), default=None,
+                        help="the samples' layout (Generate's; default: each model's choice; "
+                        "the 250 px tables of the README were measured before the choice "
+                        "existed, as --layout model)")
     parser.add_argument("--json", help="file name under benchmarks/out for the rows "
                         "(default quality-SIZE.json)")
     parser.add_argument("--report", nargs="+", metavar="JSON", help="only print the table of "
@@ -97,6 +101,7 @@ def score_run(store: ModelStore, args, image: str, name: str, seed: int,
     row["cpu (s)"] = round(time.process_time() - cpu_start, 1)
     row["seed"] = seed
     row["retries"] = len(store.manifest(model_id).get("collapses", []))
+    row["layout"] = args.layout or store.info(model_id).layout
     tag = "-".join([Path(image).stem, name, *(f"{k}{v}" for k, v in overrides.items()),
                     f"seed{seed}"])
     folder = OUT / f"quality-{tag}-{args.max_size}"
@@ -108,7 +113,8 @@ def score_run(store: ModelStore, args, image: str, name: str, seed: int,
     # lift=False: the model's own samples at its own size, scored against its training image
     # (with the lift they would take the source's size, which the real.png here does not)
     for i, sample in enumerate(actions.sample(store, model_id, n=args.samples, seed=1000,
-                                              lift=False, device=args.device)):
+                                              lift=False, layout=args.layout,
+                                              device=args.device)):
         paths.append(folder / f"{i:03d}.png")
         save_image(paths[-1], sample)
     row.update(quality(real, paths))
