@@ -129,7 +129,8 @@ def test_no_lift_is_the_model_scale_sample_of_before(store, big_id):
     model = actions.load(store, big_id, "cpu")
     for width in (None, 50):
         before = to_array(sample_model(model, 1, sample_sizes(model, None, width), 0, 5)[0])
-        now = actions.sample(store, big_id, seed=5, width=width, lift=False, device="cpu")[0]
+        now = actions.sample(store, big_id, seed=5, width=width, lift=False, layout="model",
+                             device="cpu")[0]  # the model's own layout, as before
         assert np.array_equal(now, before)
     assert before.shape == (30, 50, 3)  # --width in the model's pixels, as before
 

@@ -21,9 +21,10 @@ from .singan import SinGAN, apply_generator, random_noise
 # coarsest scale of 18 px, and reconstruction weight 100 in every G step (the default
 # preset's one-step-in-three is for samples) so SR stays faithful to the input.
 SR_DEFAULTS = {"min_size": 18, "alpha": 100.0, "rec_per_g_step": True,
-               # every scale its full iterations, and no collapse check or colour
-               # calibration: SR reads the reconstruction, not random samples
-               "fine_size": 0, "collapse_retries": 0, "calibrate_colour": False}
+               # every scale its full iterations, and no collapse check, colour
+               # calibration or layout choice: SR reads the reconstruction, not samples
+               "fine_size": 0, "collapse_retries": 0, "calibrate_colour": False,
+               "choose_layout": False}
 # Factors just above 1 give a step near 1 and would plan a hundred scales; the training
 # pyramid never steps by less than 1 / 0.85 = 1.18 (the inference steps are unaffected).
 MAX_SCALE_FACTOR = 0.85
