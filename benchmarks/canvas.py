@@ -107,9 +107,11 @@ def _train_and_sample(photo: str, preset_name: str, iters: int | None, n: int,
                                  config=config, device="cpu")
     model = actions.load(store, model_id, "cpu")
     if layout == "measure":
+        start = time.perf_counter()
         scale, swd = layout_engine.choose_layout(model)
         layout = "patches" if scale else "model"
-        print(f"{model_id}: swd of its own samples and the patches' layout {swd}: {layout}")
+        print(f"{model_id}: swd of its own samples and the patches' layout {swd}: {layout} "
+              f"({time.perf_counter() - start:.1f} s)")
     used = layout or ("patches" if model.layout_scale else "model")
     samples = actions.sample(store, model_id, n=n, seed=0, lift=False, layout=layout,
                              device="cpu")

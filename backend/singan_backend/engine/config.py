@@ -161,7 +161,7 @@ PRESETS: dict[str, TrainConfig] = {
     # stone, trees3 worse; balloons, forest, mountains better); lifted to 1600 x 1000 (swd
     # --pyramid, benchmarks/canvas.py) forest 0.87 -> 0.59, moss 0.50 -> 0.40, cups 0.65 ->
     # 0.78 (README, "Measured figures"). Like default, each model measures which layout
-    # draws its samples closer to its image (about 7 s at 192 px): on the three canvas
+    # draws its samples closer to its image (10-11 s of one busy core at 192 px): on the canvas
     # photos it kept its own for forest (lifted swd 0.54, patches 0.58) and moss, and took
     # the patches for cups (0.61 against 0.76, round separate cups instead of merged blobs).
     "quick": TrainConfig(preset="quick", max_size=192, max_nfc=32, iters=400, lr=1e-3,
